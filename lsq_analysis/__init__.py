@@ -1,0 +1,41 @@
+"""lsq-analysis: LeadSquared lead activities as polars frames, plotly charts and widgets.
+
+Example:
+    >>> import lsq_analysis as lsq
+    >>> df = lsq.load_sample()
+    >>> lsq.timeline(df, leads=df["lead_id"][0])
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    FetchError,
+    LeadSquaredError,
+    NotFoundError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+    StoreError,
+)
+
+try:
+    __version__ = version("lsq-analysis")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "FetchError",
+    "LeadSquaredError",
+    "NotFoundError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "ServerError",
+    "StoreError",
+    "__version__",
+]
