@@ -20,6 +20,7 @@ from .errors import (
     ServerError,
     StoreError,
 )
+from .samples import load_sample, sample_activity_types, sample_responses, synthetic_activities
 
 try:
     __version__ = version("lsq-analysis")
@@ -38,4 +39,8 @@ __all__ = [
     "ServerError",
     "StoreError",
     "__version__",
+    "load_sample",
+    "sample_activity_types",
+    "sample_responses",
+    "synthetic_activities",
 ]

@@ -1,0 +1,140 @@
+"""Bundled sample responses and a generator of realistic synthetic activities.
+
+The bundled sample (``data/samples/`` in the source tree, ``lsq_analysis/_samples`` in a wheel)
+holds one "Get Activities of a Lead" response per lead (``<lead_id>.json``) and the account's
+activity-type catalog (``activity_types.json``). Every person, id and text in it is invented; it
+was written by ``scripts/make_samples.py`` from the same generator as
+:func:`synthetic_activities`, so both share event types and quirks.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import _synthetic
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+CATALOG_FILE = "activity_types.json"
+
+
+def samples_dir() -> Path:
+    """The directory holding the bundled sample files.
+
+    Returns:
+        ``lsq_analysis/_samples`` when installed from a wheel, else the repo's ``data/samples``.
+
+    Raises:
+        ConfigurationError: if neither directory holds the sample.
+
+    Example:
+        >>> from lsq_analysis.samples import samples_dir
+        >>> (samples_dir() / "activity_types.json").exists()
+        True
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_samples", here.parent / "data" / "samples"):
+        if (candidate / CATALOG_FILE).is_file():
+            return candidate
+    raise ConfigurationError(
+        "the bundled sample data is missing (looked in lsq_analysis/_samples and data/samples)"
+    )
+
+
+@lru_cache(maxsize=1)
+def _read_responses() -> tuple[tuple[str, str], ...]:
+    folder = samples_dir()
+    files = sorted(p for p in folder.glob("*.json") if p.name != CATALOG_FILE)
+    return tuple((p.stem, p.read_text(encoding="utf-8")) for p in files)
+
+
+def sample_responses() -> dict[str, dict]:
+    """The bundled API responses, one per lead.
+
+    Returns:
+        Lead id -> response dict ``{"RecordCount": n, "ProspectActivities": [...]}``, activities
+        newest first, in lead-id order. A fresh copy on every call (safe to mutate).
+
+    Example:
+        >>> from lsq_analysis import sample_responses
+        >>> responses = sample_responses()
+        >>> sum(len(r["ProspectActivities"]) for r in responses.values()) >= 2000
+        True
+    """
+    return {lead_id: json.loads(text) for lead_id, text in _read_responses()}
+
+
+def sample_activity_types() -> list[dict]:
+    """The bundled activity-type catalog, as ``ActivityTypes.Get`` returns it.
+
+    Returns:
+        A list of dicts with ``ActivityEvent``, ``ActivityEventName``, ``Score``, ``Direction``
+        and ``ActivityProperties`` (a JSON string whose ``FormMetaData`` lists each custom
+        field's ``SchemaName``, ``DisplayName`` and ``DataType``).
+
+    Example:
+        >>> from lsq_analysis import sample_activity_types
+        >>> {t["ActivityEvent"] for t in sample_activity_types()} >= {0, 23, 2001, 3011}
+        True
+    """
+    return json.loads((samples_dir() / CATALOG_FILE).read_text(encoding="utf-8"))
+
+
+def load_sample() -> pl.DataFrame:
+    """All bundled sample leads as one expanded activities frame.
+
+    Returns:
+        The frame :func:`lsq_analysis.frames.activities_frame` makes of every sample response.
+
+    Example:
+        >>> from lsq_analysis import load_sample
+        >>> df = load_sample()
+        >>> df.select("lead_id", "event_name", "created_on").head(3)  # doctest: +SKIP
+    """
+    from .frames import activities_frame
+
+    folder = samples_dir()
+    files = sorted(p for p in folder.glob("*.json") if p.name != CATALOG_FILE)
+    return activities_frame(files)
+
+
+def synthetic_activities(
+    n_leads: int,
+    *,
+    activities: tuple[int, int] = (0, 300),
+    seed: int = 0,
+    start: str = "2025-01-01",
+    days: int = 180,
+) -> dict[str, list[dict]]:
+    """Generate realistic raw activities for any number of invented leads, deterministically.
+
+    The same event types (17, system and custom, with the bundled catalog's scores) and every
+    quirk of real responses as the bundled sample: audit-log rows sharing ``Id`` with the
+    activity they record, the ``0001-01-01`` ``ModifiedOn``, keys on some rows only, missing
+    ``ActivityFields``, empty ``Data``, JSON in strings, US dates, HTML references, long notes.
+
+    Args:
+        n_leads: How many leads.
+        activities: Inclusive (low, high) range of activities per lead, drawn uniformly.
+        seed: Same seed, same output.
+        start: First day of the time window (``YYYY-MM-DD``, UTC).
+        days: Length of the window in days.
+
+    Returns:
+        Lead id (a GUID) -> raw activities (API dicts), newest first.
+
+    Raises:
+        ValueError: if ``activities`` or ``days`` is out of range.
+
+    Example:
+        >>> from lsq_analysis import synthetic_activities
+        >>> leads = synthetic_activities(3, activities=(5, 10), seed=1)
+        >>> all(5 <= len(rows) <= 10 for rows in leads.values())
+        True
+    """
+    return _synthetic.generate(n_leads, activities=activities, seed=seed, start=start, days=days)
