@@ -1,0 +1,957 @@
+"""Interactive pickers and the explorer, for JupyterLab.
+
+Each widget is a thin layer over :mod:`lsq_analysis.analysis` and :mod:`lsq_analysis.charts`
+and each has a headless twin, a plain function returning the data behind it, so its logic is
+tested without a browser (STYLE.md point 5):
+
+| widget | headless twin |
+| --- | --- |
+| :class:`LeadPicker` | :func:`lead_index`, :func:`find_leads` |
+| :class:`EventPicker` | :func:`event_type_counts` |
+| :class:`DateRangePicker` | :func:`date_bounds` |
+| :class:`Explorer` (:func:`explore`) | :func:`select_activities`, :func:`activity_table`; its
+  ``.frames`` and ``.figures`` hold what it shows |
+
+Every widget carries a CSS class of its own (``lsq-lead-picker``, ``lsq-event-picker``,
+``lsq-date-range``, ``lsq-explorer``, ``lsq-timeline``, ``lsq-score-chart``, ``lsq-table``).
+
+Example:
+    >>> import lsq_analysis as lsq
+    >>> explorer = lsq.explore(lsq.load_sample())  # doctest: +SKIP
+    >>> explorer  # in a notebook cell: pickers, timeline, score chart, table  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import ipywidgets as W
+import plotly.graph_objects as go
+import polars as pl
+import traitlets
+
+__all__ = [
+    "DateRangePicker",
+    "EventPicker",
+    "Explorer",
+    "LeadPicker",
+    "activity_table",
+    "date_bounds",
+    "event_type_counts",
+    "explore",
+    "find_leads",
+    "lead_index",
+    "select_activities",
+]
+
+# Expanded keys that hold a person's name or e-mail address, best first (matched
+# case-insensitively on the part after "data." / "fields.").
+_NAME_KEYS = ("fullname", "name", "leadname", "firstname")
+_EMAIL_KEYS = ("emailaddress", "email", "emailid")
+_EXPANDED_PREFIXES = ("data.", "fields.")
+
+
+# --------------------------------------------------------------------------- headless twins
+
+
+def _expanded_key(column: str) -> str | None:
+    for prefix in _EXPANDED_PREFIXES:
+        if column.startswith(prefix):
+            return column[len(prefix) :].lower()
+    return None
+
+
+def _columns_for(df: pl.DataFrame, keys: Sequence[str]) -> list[str]:
+    """Expanded string columns whose key is one of ``keys``, in the order of ``keys``."""
+    found: list[tuple[int, str]] = []
+    for column, dtype in df.schema.items():
+        key = _expanded_key(column)
+        if key in keys and dtype == pl.String:
+            found.append((keys.index(key), column))
+    return [column for _, column in sorted(found)]
+
+
+def lead_index(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per lead: what :class:`LeadPicker` searches and shows (its headless twin).
+
+    The name and e-mail come from whatever the data holds (``data.FullName``,
+    ``data.EmailAddress``, ``fields.Email``, ...), taking each lead's most recent non-empty value.
+
+    Args:
+        df: The expanded activity frame (needs ``lead_id`` and ``created_on``).
+
+    Returns:
+        Columns ``lead_id``, ``name``, ``email``, ``activities``, ``last_activity``,
+        ``search`` (lower-case id, name and e-mail joined), most active leads first.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> index = lead_index(lsq.load_sample())
+        >>> index.columns[:5]
+        ['lead_id', 'name', 'email', 'activities', 'last_activity']
+    """
+
+    def first_of(columns: list[str]) -> pl.Expr:
+        if not columns:
+            return pl.lit(None, dtype=pl.String)
+        return pl.coalesce(
+            [pl.col(c).sort_by("created_on", descending=True).drop_nulls().first() for c in columns]
+        )
+
+    names = _columns_for(df, _NAME_KEYS)
+    emails = _columns_for(df, _EMAIL_KEYS)
+    # an "Email" field may hold something else in some event types: keep real addresses only
+    addresses = [
+        pl.when(pl.col(c).str.contains("@", literal=True)).then(pl.col(c)).alias(c) for c in emails
+    ]
+    index = (
+        df.select(["lead_id", "created_on", *names, *addresses])
+        .group_by("lead_id")
+        .agg(
+            first_of(names).alias("name"),
+            first_of(emails).alias("email"),
+            pl.len().cast(pl.Int64).alias("activities"),
+            pl.col("created_on").max().alias("last_activity"),
+        )
+        .with_columns(
+            pl.concat_str(
+                [pl.col("lead_id"), pl.col("name"), pl.col("email")],
+                separator=" ",
+                ignore_nulls=True,
+            )
+            .str.to_lowercase()
+            .alias("search")
+        )
+        .sort(["activities", "last_activity", "lead_id"], descending=[True, True, False])
+    )
+    return index
+
+
+def find_leads(index: pl.DataFrame, query: str = "", *, limit: int = 50) -> pl.DataFrame:
+    """The leads whose id, name or e-mail contains ``query`` (any case), most active first.
+
+    Args:
+        index: A frame from :func:`lead_index`.
+        query: Part of a lead id, a name or an e-mail address; blank matches every lead.
+        limit: At most this many rows.
+
+    Returns:
+        The matching rows of ``index``.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> index = lead_index(lsq.load_sample())
+        >>> find_leads(index, index["lead_id"][0][:8]).height >= 1
+        True
+    """
+    words = query.strip().lower().split()
+    matches = index
+    for word in words:
+        matches = matches.filter(pl.col("search").str.contains(word, literal=True))
+    return matches.head(limit)
+
+
+def event_type_counts(df: pl.DataFrame) -> pl.DataFrame:
+    """Event types with their number of activities: what :class:`EventPicker` lists.
+
+    Each code is named by :func:`lsq_analysis.analysis.event_labels` (audit-log rows, code
+    3011, carry the *changed* activity's name, so they are listed as one "Audit log" type).
+
+    Args:
+        df: The expanded activity frame.
+
+    Returns:
+        Columns ``event_code`` (Int32), ``event_name``, ``activities``; most frequent first.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> counts = event_type_counts(lsq.load_sample())
+        >>> counts.columns
+        ['event_code', 'event_name', 'activities']
+    """
+    from .analysis import event_labels
+
+    counts = df.group_by("event_code").agg(pl.len().cast(pl.Int64).alias("activities"))
+    return (
+        event_labels(df)
+        .rename({"event": "event_name"})
+        .join(counts, on="event_code", how="inner")
+        .sort(["activities", "event_code"], descending=[True, False])
+    )
+
+
+def date_bounds(df: pl.DataFrame) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day (UTC) holding an activity: the :class:`DateRangePicker` bounds.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> first, last = date_bounds(lsq.load_sample())
+        >>> first <= last
+        True
+    """
+    if df.is_empty():
+        return None, None
+    created = df["created_on"].drop_nulls()
+    if created.is_empty():
+        return None, None
+    return created.min().date(), created.max().date()  # type: ignore[union-attr]
+
+
+def _as_tuple(values: object) -> tuple:
+    if values is None:
+        return ()
+    if isinstance(values, (str, int)):
+        return (values,)
+    return tuple(values)  # type: ignore[arg-type]
+
+
+def select_activities(
+    df: pl.DataFrame,
+    *,
+    leads: str | Iterable[str] | None = None,
+    events: int | Iterable[int] | None = None,
+    start: dt.date | dt.datetime | None = None,
+    end: dt.date | dt.datetime | None = None,
+) -> pl.DataFrame:
+    """The activities the explorer shows: chosen leads, event codes and days (inclusive).
+
+    Args:
+        df: The expanded activity frame.
+        leads: A lead id or ids; ``None`` keeps every lead.
+        events: An event code or codes; ``None`` keeps every event type.
+        start: First day (UTC) kept, or ``None``.
+        end: Last day (UTC) kept, inclusive, or ``None``.
+
+    Returns:
+        The matching rows, oldest first.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> one = select_activities(df, leads=df["lead_id"][0], events=[0])
+        >>> set(one["event_code"]) <= {0}
+        True
+    """
+    if leads is not None:
+        df = df.filter(pl.col("lead_id").is_in(list(_as_tuple(leads))))
+    if events is not None:
+        codes = [int(code) for code in _as_tuple(events)]
+        df = df.filter(pl.col("event_code").is_in(codes))
+    return _filter_days(df, start, end).sort(["created_on", "lead_id"], nulls_last=True)
+
+
+def _day_start(day: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(day, dt.datetime):
+        return day if day.tzinfo else day.replace(tzinfo=dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def _filter_days(
+    df: pl.DataFrame, start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None
+) -> pl.DataFrame:
+    if start is not None:
+        df = df.filter(pl.col("created_on") >= _day_start(start))
+    if end is not None:
+        # a date means "up to the end of that day"; a datetime is taken as it is
+        limit = _day_start(end) + (
+            dt.timedelta(0) if isinstance(end, dt.datetime) else dt.timedelta(days=1)
+        )
+        op = (
+            pl.col("created_on") <= limit
+            if isinstance(end, dt.datetime)
+            else pl.col("created_on") < limit
+        )
+        df = df.filter(op)
+    return df
+
+
+def activity_table(df: pl.DataFrame, *, max_rows: int | None = 200) -> pl.DataFrame:
+    """The selected activities with only their non-empty expanded fields, newest first.
+
+    Args:
+        df: Activities, e.g. from :func:`select_activities`.
+        max_rows: Keep at most this many (the newest); ``None`` keeps all.
+
+    Returns:
+        ``created_on``, ``lead_id``, ``event_code``, ``event_name``, ``activity_score`` and each
+        ``data.*`` / ``fields.*`` column holding at least one value in ``df``.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> table = activity_table(select_activities(df, leads=df["lead_id"][0]))
+        >>> table.columns[:3]
+        ['created_on', 'lead_id', 'event_code']
+    """
+    core = [
+        c
+        for c in ("created_on", "lead_id", "event_code", "event_name", "activity_score")
+        if c in df.columns
+    ]
+    expanded = [c for c in df.columns if _expanded_key(c) is not None]
+    if expanded and df.height:
+        null_counts = df.select(expanded).null_count().row(0)
+        expanded = [c for c, nulls in zip(expanded, null_counts, strict=True) if nulls < df.height]
+    else:
+        expanded = []
+    table = df.select(core + expanded).sort("created_on", descending=True, nulls_last=True)
+    return table if max_rows is None else table.head(max_rows)
+
+
+def _table_html(table: pl.DataFrame, *, total: int, max_chars: int = 160) -> str:
+    """An HTML table of ``table`` (values escaped and shortened), with a line saying how many."""
+    if table.is_empty():
+        return "<div class='lsq-table-note'>No activities match the pickers.</div>"
+    shown = table.height
+    note = f"{total:,} activities" + (f" (newest {shown:,} shown)" if shown < total else "")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    rows = []
+    for row in table.iter_rows():
+        cells = []
+        for value in row:
+            if value is None:
+                text = ""
+            elif isinstance(value, dt.datetime):
+                text = value.strftime("%Y-%m-%d %H:%M:%S")
+            else:
+                text = str(value)
+            short = text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+            cells.append(f"<td title='{html.escape(text[:1000])}'>{html.escape(short)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f"<div class='lsq-table-note'>{note}</div>"
+        "<div style='max-height:320px;overflow:auto'>"
+        "<table class='lsq-activity-table' style='font-size:12px;border-collapse:collapse'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+class _LeadPartition:
+    """The frame sorted by lead and time once, so a lead's rows are a zero-copy slice.
+
+    ``partition_by`` would copy each lead into its own frame; slicing one sorted frame keeps one
+    copy and costs microseconds per lead.
+    """
+
+    def __init__(self, df: pl.DataFrame) -> None:
+        self.frame = df.sort(["lead_id", "created_on"], nulls_last=True)
+        runs = self.frame.group_by("lead_id", maintain_order=True).len()
+        offsets = runs["len"].cum_sum() - runs["len"]
+        self.slices: dict[str, tuple[int, int]] = dict(
+            zip(
+                runs["lead_id"].to_list(),
+                zip(offsets.to_list(), runs["len"].to_list(), strict=True),
+                strict=True,
+            )
+        )
+
+    def leads(self, lead_ids: Iterable[str]) -> pl.DataFrame:
+        parts = [self.frame.slice(*self.slices[lead]) for lead in lead_ids if lead in self.slices]
+        if not parts:
+            return self.frame.clear()
+        return parts[0] if len(parts) == 1 else pl.concat(parts)
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def _source_frame(source: object) -> pl.DataFrame | None:
+    """A frame from a DataFrame or an ActivityStore-like object (``.frame()``); else None."""
+    if source is None:
+        return None
+    if isinstance(source, pl.DataFrame):
+        return source
+    if isinstance(source, pl.LazyFrame):
+        return source.collect()
+    frame = getattr(source, "frame", None)
+    if callable(frame) and not hasattr(source, "get_lead_activities"):
+        return frame()
+    return None
+
+
+def _empty_frame() -> pl.DataFrame:
+    from .frames import CORE_SCHEMA
+
+    return pl.DataFrame(schema=CORE_SCHEMA)
+
+
+def _lead_label(row: dict[str, Any]) -> str:
+    last = row["last_activity"]
+    when = last.strftime("%Y-%m-%d") if isinstance(last, dt.datetime) else "never"
+    who = " · ".join(x for x in (row["name"], row["email"]) if x) or "(no name)"
+    return f"{who} · {row['lead_id'][:8]}… — {row['activities']:,} activities, last {when}"
+
+
+class _Syncing:
+    """A re-entrancy flag: while set, observers ignore the changes the widget makes itself."""
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def __enter__(self) -> None:
+        self.active = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+
+
+class LeadPicker(W.VBox):
+    """Find a lead among thousands by typing part of its id, name or e-mail, and pick it.
+
+    Each candidate shows its activity count and last activity. Given a client (and optionally
+    a store), typing a full lead id that is not loaded yet fetches that lead (with a progress
+    bar) and adds it. The headless twin is :func:`lead_index` + :func:`find_leads`.
+
+    Args:
+        source: An expanded frame, an :class:`~lsq_analysis.ActivityStore`, or a
+            :class:`~lsq_analysis.LeadSquaredClient` (then the picker starts empty and fetches
+            the leads typed in).
+        client: A client used to fetch leads typed by id that are not loaded yet.
+        store: Passed to ``fetch_activities`` when fetching (a path or ActivityStore).
+        multiple: Pick several leads (``.value`` is a tuple) instead of one (a str or None).
+        value: The lead(s) picked at the start.
+        limit: How many candidates to list at most.
+
+    Attributes:
+        value: The picked lead id (``multiple=False``) or tuple of ids.
+        frame: The activities the picker knows (grows when leads are fetched).
+        candidates: The frame of leads listed right now (from :func:`find_leads`).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> picker = LeadPicker(df)
+        >>> picker.search.value = df["lead_id"][0][:8]
+        >>> picker.value = df["lead_id"][0]
+        >>> picker.value == df["lead_id"][0]
+        True
+    """
+
+    value = traitlets.Any(None)
+    frame_version = traitlets.Int(0)
+
+    def __init__(
+        self,
+        source: object = None,
+        *,
+        client: object = None,
+        store: object = None,
+        multiple: bool = False,
+        value: str | Sequence[str] | None = None,
+        limit: int = 50,
+        progress: bool = True,
+    ) -> None:
+        frame = _source_frame(source)
+        if frame is None and source is not None and hasattr(source, "get_lead_activities"):
+            client = client or source
+        self.frame: pl.DataFrame = frame if frame is not None else _empty_frame()
+        self.client = client
+        self.store = store
+        self.multiple = multiple
+        self.limit = limit
+        self.progress = progress
+        self.index = lead_index(self.frame)
+        self.candidates = self.index.head(0)
+        self._syncing = _Syncing()
+        placeholder = "type part of a lead id, name or e-mail"
+        if client is not None:
+            placeholder += " (or a full lead id to fetch it)"
+        self.search = W.Text(placeholder=placeholder, continuous_update=True)
+        self.search.layout.width = "100%"
+        select_type = W.SelectMultiple if multiple else W.Select
+        self.options = select_type(options=[], rows=8)
+        self.options.layout.width = "100%"
+        self.status = W.HTML()
+        self.output = W.Output()
+        self.search.add_class("lsq-lead-search")
+        self.options.add_class("lsq-lead-options")
+        self.status.add_class("lsq-lead-status")
+        super().__init__(children=[self.search, self.options, self.status, self.output])
+        self.add_class("lsq-lead-picker")
+        self.layout.width = "100%"
+        self.search.observe(self._on_search, "value")
+        self.options.observe(self._on_options, "value")
+        if value is not None:
+            self.value = tuple(_as_tuple(value)) if multiple else value
+        elif multiple:
+            self.value = ()
+        self._show_candidates()
+
+    # what the user does ------------------------------------------------------------------
+    def _on_search(self, change: dict) -> None:
+        query = change["new"].strip()
+        if self.client is not None and query and query.lower() not in self._known_ids():
+            from .client import validate_lead_id
+
+            try:
+                lead_id = validate_lead_id(query)
+            except ValueError:
+                lead_id = None  # not a whole lead id (yet): just search
+            if lead_id is not None and lead_id.lower() not in self._known_ids():
+                self.fetch([lead_id])
+                return
+        self._show_candidates()
+
+    def _on_options(self, change: dict) -> None:
+        if self._syncing.active:
+            return
+        new = change["new"]
+        if self.multiple:
+            # keep picked leads that the current search hides; the list shows them all anyway
+            self.value = tuple(new)
+        elif new is not None:
+            self.value = new
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> object:
+        value = proposal["value"]
+        if self.multiple:
+            return tuple(dict.fromkeys(_as_tuple(value)))
+        if isinstance(value, (list, tuple)):
+            if len(value) > 1:
+                raise traitlets.TraitError("this LeadPicker picks one lead: pass multiple=True")
+            value = value[0] if value else None
+        return value
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict) -> None:
+        self._show_candidates()
+
+    # what it shows ---------------------------------------------------------------------------
+    def _picked(self) -> tuple[str, ...]:
+        return _as_tuple(self.value)
+
+    def _known_ids(self) -> set[str]:
+        return {lead.lower() for lead in self.index["lead_id"].to_list()}
+
+    def _show_candidates(self) -> None:
+        self.candidates = find_leads(self.index, self.search.value, limit=self.limit)
+        rows = {row["lead_id"]: row for row in self.candidates.iter_rows(named=True)}
+        picked = [p for p in self._picked() if p not in rows]
+        if picked:  # picked leads stay listed (and selected) whatever the search
+            extra = self.index.filter(pl.col("lead_id").is_in(picked))
+            rows = {row["lead_id"]: row for row in extra.iter_rows(named=True)} | rows
+        options = [(_lead_label(row), lead) for lead, row in rows.items()]
+        with self._syncing:
+            self.options.options = options
+            listed = {lead for _, lead in options}
+            if self.multiple:
+                self.options.value = tuple(p for p in self._picked() if p in listed)
+            else:
+                self.options.value = self.value if self.value in listed else None
+        matched = self.candidates.height
+        total = self.index.height
+        text = f"{total:,} leads" if not self.search.value.strip() else f"{matched:,} of {total:,}"
+        if matched >= self.limit:
+            text += f" (first {self.limit} listed: type more to narrow)"
+        self.status.value = f"<small>{html.escape(text)}</small>"
+
+    # fetching -------------------------------------------------------------------------------
+    def fetch(self, lead_ids: Sequence[str]) -> pl.DataFrame:
+        """Fetch leads through the client, add them to the picker and pick them.
+
+        Args:
+            lead_ids: Lead ids (GUIDs).
+
+        Returns:
+            The fetched activities (possibly empty). Errors are shown in the picker's status
+            line, never raised, and never include a key.
+
+        Example:
+            >>> picker = LeadPicker(client=client)  # doctest: +SKIP
+            >>> picker.fetch(["6f1c1d2e-..."]).height  # doctest: +SKIP
+        """
+        from .errors import LeadSquaredError
+        from .fetch import fetch_activities
+
+        if self.client is None:
+            raise ValueError("this LeadPicker has no client to fetch with: pass client=")
+        self.status.value = f"<small>fetching {len(lead_ids)} lead(s)…</small>"
+        try:
+            with self.output:
+                fetched = fetch_activities(
+                    list(lead_ids),
+                    client=self.client,
+                    store=self.store,
+                    progress=self.progress,
+                    errors="raise",
+                )
+        except LeadSquaredError as error:
+            self.status.value = f"<small>could not fetch: {html.escape(str(error))}</small>"
+            return _empty_frame()
+        self.add(fetched)
+        known = {lead.lower(): lead for lead in self.index["lead_id"].to_list()}
+        found = [known[lead.lower()] for lead in lead_ids if lead.lower() in known]
+        if found:
+            self.value = (
+                tuple(dict.fromkeys([*self._picked(), *found])) if self.multiple else found[0]
+            )
+        self.search.value = ""
+        missing = [lead for lead in lead_ids if lead.lower() not in known]
+        if missing:
+            self.status.value = (
+                f"<small>no activities for {html.escape(', '.join(missing))}</small>"
+            )
+        return fetched
+
+    def add(self, df: pl.DataFrame) -> None:
+        """Add activities (e.g. newly fetched leads) to what the picker knows.
+
+        Example:
+            >>> picker.add(more_activities)  # doctest: +SKIP
+        """
+        if df.is_empty():
+            return
+        known = self.frame.filter(~pl.col("lead_id").is_in(df["lead_id"].unique().to_list()))
+        self.frame = pl.concat([known, df], how="diagonal_relaxed")
+        self.index = lead_index(self.frame)
+        self.frame_version += 1
+        self._show_candidates()
+
+
+class EventPicker(W.VBox):
+    """Pick event types (several at once), each listed with its number of activities.
+
+    The headless twin is :func:`event_type_counts`.
+
+    Args:
+        df: The expanded activity frame.
+        value: Event codes picked at the start; every type when left out.
+
+    Attributes:
+        value: The picked event codes, a tuple of ints.
+        counts: The frame listed (from :func:`event_type_counts`).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> picker = EventPicker(lsq.load_sample())
+        >>> picker.select_none(); picker.value
+        ()
+        >>> picker.value = (0,); picker.value
+        (0,)
+    """
+
+    value = traitlets.Tuple()
+
+    def __init__(self, df: pl.DataFrame, *, value: Iterable[int] | None = None) -> None:
+        self.counts = event_type_counts(df)
+        self.codes: tuple[int, ...] = tuple(int(c) for c in self.counts["event_code"])
+        self._names = dict(zip(self.codes, self.counts["event_name"].to_list(), strict=True))
+        self._syncing = _Syncing()
+        self.options = W.SelectMultiple(options=[], rows=min(12, max(3, len(self.codes))))
+        self.options.layout.width = "100%"
+        self.all_button = W.Button(description="All", layout=W.Layout(width="60px"))
+        self.none_button = W.Button(description="None", layout=W.Layout(width="60px"))
+        self.status = W.HTML()
+        self.options.add_class("lsq-event-options")
+        self.all_button.add_class("lsq-event-all")
+        self.none_button.add_class("lsq-event-none")
+        super().__init__(
+            children=[W.HBox([self.all_button, self.none_button, self.status]), self.options]
+        )
+        self.add_class("lsq-event-picker")
+        self.layout.width = "100%"
+        self.all_button.on_click(lambda _: self.select_all())
+        self.none_button.on_click(lambda _: self.select_none())
+        self.options.observe(self._on_options, "value")
+        self.set_counts(self.counts)
+        self.value = self.codes if value is None else tuple(int(v) for v in value)
+
+    def select_all(self) -> None:
+        """Pick every event type."""
+        self.value = self.codes
+
+    def select_none(self) -> None:
+        """Pick no event type."""
+        self.value = ()
+
+    def set_counts(self, counts: pl.DataFrame) -> None:
+        """Relabel the list with other counts (e.g. those of the picked leads), keeping the picks.
+
+        Every event type of the original frame stays listed; types missing from ``counts`` show 0.
+
+        Example:
+            >>> picker.set_counts(event_type_counts(one_lead))  # doctest: +SKIP
+        """
+        by_code = dict(
+            zip(counts["event_code"].to_list(), counts["activities"].to_list(), strict=True)
+        )
+        options = [
+            (f"{self._names[code]} ({code}) — {by_code.get(code, 0):,}", code)
+            for code in self.codes
+        ]
+        with self._syncing:
+            self.options.options = options
+            self.options.value = tuple(v for v in self.value if v in self.codes)
+
+    def _on_options(self, change: dict) -> None:
+        if not self._syncing.active:
+            self.value = tuple(change["new"])
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(int(v) for v in proposal["value"]))
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict) -> None:
+        with self._syncing:
+            self.options.value = tuple(v for v in change["new"] if v in self.codes)
+        self.status.value = f"<small>{len(change['new'])} of {len(self.codes)} event types</small>"
+
+
+class DateRangePicker(W.HBox):
+    """Pick a range of days (UTC, both ends included); "All dates" clears it.
+
+    The headless twin is :func:`date_bounds`.
+
+    Args:
+        df: The expanded activity frame (sets the bounds shown).
+        value: ``(start, end)`` dates; ``None`` at either end means open.
+
+    Attributes:
+        value: ``(start, end)``, each a ``datetime.date`` or ``None``.
+
+    Example:
+        >>> import datetime as dt, lsq_analysis as lsq
+        >>> picker = DateRangePicker(lsq.load_sample())
+        >>> picker.value = (dt.date(2025, 3, 1), None)
+        >>> picker.start.value
+        datetime.date(2025, 3, 1)
+    """
+
+    value = traitlets.Tuple((None, None))
+
+    def __init__(
+        self, df: pl.DataFrame, *, value: tuple[dt.date | None, dt.date | None] = (None, None)
+    ) -> None:
+        self.bounds = date_bounds(df)
+        first, last = self.bounds
+        self._syncing = _Syncing()
+        self.start = W.DatePicker(description="from", layout=W.Layout(width="220px"))
+        self.end = W.DatePicker(description="to", layout=W.Layout(width="220px"))
+        self.clear_button = W.Button(description="All dates", layout=W.Layout(width="90px"))
+        span = f"activities from {first} to {last}" if first else "no activities"
+        self.status = W.HTML(f"<small>{span}</small>")
+        self.start.add_class("lsq-date-start")
+        self.end.add_class("lsq-date-end")
+        self.clear_button.add_class("lsq-date-all")
+        super().__init__(children=[self.start, self.end, self.clear_button, self.status])
+        self.add_class("lsq-date-range")
+        self.start.observe(self._on_dates, "value")
+        self.end.observe(self._on_dates, "value")
+        self.clear_button.on_click(lambda _: setattr(self, "value", (None, None)))
+        self.value = tuple(value)
+
+    def _on_dates(self, change: dict) -> None:
+        if not self._syncing.active:
+            self.value = (self.start.value, self.end.value)
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> tuple:
+        start, end = proposal["value"]
+        start = start.date() if isinstance(start, dt.datetime) else start
+        end = end.date() if isinstance(end, dt.datetime) else end
+        if start is not None and end is not None and start > end:
+            raise traitlets.TraitError(f"the range starts ({start}) after it ends ({end})")
+        return (start, end)
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict) -> None:
+        with self._syncing:
+            self.start.value, self.end.value = change["new"]
+
+
+# --------------------------------------------------------------------------- the explorer
+
+
+def _apply_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
+    """Make ``widget`` show ``figure`` by updating its traces and layout in place.
+
+    Traces are matched by position; a widget with too few traces gets more (one message), extra
+    ones are hidden and emptied, so a redraw sends only the changed properties in one batch.
+    """
+    new_traces = [trace.to_plotly_json() for trace in figure.data]
+    missing = len(new_traces) - len(widget.data)
+    if missing > 0:
+        widget.add_traces([type(trace)() for trace in figure.data[len(widget.data) :]])
+    layout = figure.layout.to_plotly_json()
+    layout.pop("template", None)  # sent once, when the widget was built
+    with widget.batch_update():
+        for trace, props in zip(widget.data, new_traces, strict=False):
+            old = trace.to_plotly_json()
+            props = {k: v for k, v in props.items() if k != "type" and k != "uid"}
+            stale = {k: None for k in old if k not in props and k not in ("type", "uid")}
+            trace.update({**stale, **props, "visible": props.get("visible", True)})
+        for trace in widget.data[len(new_traces) :]:
+            trace.update(x=[], y=[], visible=False, showlegend=False)
+        widget.layout.update(layout)
+        widget.layout.title = layout.get("title", {})
+
+
+class Explorer(W.VBox):
+    """Lead, event-type and date pickers wired to a timeline, a score chart and a table.
+
+    Built by :func:`explore`. A pick redraws the charts in place (``go.FigureWidget`` with
+    ``batch_update``), from the frame pre-partitioned by lead, so a redraw stays small whatever
+    the size of the frame.
+
+    Attributes:
+        lead_picker, event_picker, date_picker: The pickers.
+        figures: ``{"timeline": FigureWidget, "score": FigureWidget}``.
+        frames: ``{"activities": what is shown, "table": the table's frame}``.
+        last_redraw_seconds: How long the last redraw took.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> explorer = lsq.explore(lsq.load_sample())
+        >>> explorer.event_picker.value = (0,)
+        >>> set(explorer.frames["activities"]["event_code"]) <= {0}
+        True
+    """
+
+    def __init__(
+        self,
+        df: object,
+        *,
+        leads: str | Sequence[str] | None = None,
+        events: Iterable[int] | None = None,
+        multiple: bool = True,
+        client: object = None,
+        tz: str = "UTC",
+        max_table_rows: int = 200,
+    ) -> None:
+        frame = _source_frame(df)
+        if frame is None:
+            raise TypeError(
+                f"explore() takes an activity frame or an ActivityStore, not {type(df).__name__}"
+            )
+        self.tz = tz
+        self.max_table_rows = max_table_rows
+        self.lead_picker = LeadPicker(frame, client=client, multiple=multiple)
+        if leads is None:
+            leads = self.lead_picker.index["lead_id"].head(1).to_list()
+        self.lead_picker.value = tuple(_as_tuple(leads)) if multiple else _as_tuple(leads)[0]
+        self.event_picker = EventPicker(frame, value=events)
+        self.date_picker = DateRangePicker(frame)
+        self._partition = _LeadPartition(frame)
+        self.frames: dict[str, pl.DataFrame] = {}
+        self.figures: dict[str, go.FigureWidget] = {}
+        self.last_redraw_seconds = 0.0
+        self.status = W.HTML()
+        self.table = W.HTML()
+        self.status.add_class("lsq-explorer-status")
+        self.table.add_class("lsq-table")
+        self._build_figures()
+        left = W.VBox(
+            [
+                W.HTML("<b>Leads</b>"),
+                self.lead_picker,
+                W.HTML("<b>Event types</b>"),
+                self.event_picker,
+            ],
+            layout=W.Layout(width="38%", min_width="320px"),
+        )
+        right = W.VBox(
+            [self.figures["timeline"], self.figures["score"]], layout=W.Layout(width="62%")
+        )
+        super().__init__(
+            children=[self.date_picker, W.HBox([left, right]), self.status, self.table]
+        )
+        self.add_class("lsq-explorer")
+        self.lead_picker.observe(self._on_pick, "value")
+        self.lead_picker.observe(self._on_frame, "frame_version")
+        self.event_picker.observe(self._on_pick, "value")
+        self.date_picker.observe(self._on_pick, "value")
+
+    def _selection(self) -> pl.DataFrame:
+        leads = _as_tuple(self.lead_picker.value)
+        start, end = self.date_picker.value
+        picked = self._partition.leads(leads)
+        return select_activities(picked, events=self.event_picker.value, start=start, end=end)
+
+    def _charts(self, activities: pl.DataFrame) -> tuple[go.Figure, go.Figure]:
+        from .charts import score_chart, timeline
+
+        return timeline(activities, tz=self.tz), score_chart(activities, tz=self.tz)
+
+    def _build_figures(self) -> None:
+        activities = self._selection()
+        timeline_figure, score_figure = self._charts(activities)
+        self.figures = {
+            "timeline": go.FigureWidget(timeline_figure),
+            "score": go.FigureWidget(score_figure),
+        }
+        self.figures["timeline"].add_class("lsq-timeline")
+        self.figures["score"].add_class("lsq-score-chart")
+        self._show(activities, 0.0)
+
+    def _on_frame(self, change: dict) -> None:
+        self._partition = _LeadPartition(self.lead_picker.frame)
+        self.refresh()
+
+    def _on_pick(self, change: dict) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the charts and the table for the current picks.
+
+        Example:
+            >>> explorer.refresh()  # doctest: +SKIP
+        """
+        started = time.perf_counter()
+        activities = self._selection()
+        self.event_picker.set_counts(
+            event_type_counts(self._partition.leads(_as_tuple(self.lead_picker.value)))
+        )
+        timeline_figure, score_figure = self._charts(activities)
+        _apply_figure(self.figures["timeline"], timeline_figure)
+        _apply_figure(self.figures["score"], score_figure)
+        self._show(activities, time.perf_counter() - started)
+
+    def _show(self, activities: pl.DataFrame, seconds: float) -> None:
+        table = activity_table(activities, max_rows=self.max_table_rows)
+        self.frames = {"activities": activities, "table": table}
+        self.table.value = _table_html(table, total=activities.height)
+        self.last_redraw_seconds = seconds
+        leads = len(_as_tuple(self.lead_picker.value))
+        self.status.value = (
+            f"<small>{activities.height:,} activities of {leads} lead(s), "
+            f"{len(self.event_picker.value)} event type(s)"
+            + (f"; redrawn in {seconds * 1000:.0f} ms" if seconds else "")
+            + "</small>"
+        )
+
+
+def explore(
+    df: object,
+    *,
+    leads: str | Sequence[str] | None = None,
+    events: Iterable[int] | None = None,
+    multiple: bool = True,
+    client: object = None,
+    tz: str = "UTC",
+) -> Explorer:
+    """Explore activities: pick leads, event types and days; see a timeline, scores and fields.
+
+    Args:
+        df: The expanded activity frame (or an ActivityStore).
+        leads: The lead(s) shown first; the most active lead when left out.
+        events: The event codes shown first; every type when left out.
+        multiple: Let the lead picker pick several leads.
+        client: A client, so that typing a lead id not loaded yet fetches it.
+        tz: Time zone of the charts' time axes.
+
+    Returns:
+        An :class:`Explorer` widget (display it as a cell's last expression).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> explorer = lsq.explore(lsq.load_sample())
+        >>> sorted(explorer.figures)
+        ['score', 'timeline']
+    """
+    return Explorer(df, leads=leads, events=events, multiple=multiple, client=client, tz=tz)

@@ -1,0 +1,238 @@
+"""Widget logic without a kernel: build the widgets, set values as a user would, read the state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+import traitlets
+
+from lsq_analysis.widgets import (
+    DateRangePicker,
+    EventPicker,
+    LeadPicker,
+    activity_table,
+    date_bounds,
+    event_type_counts,
+    find_leads,
+    lead_index,
+    select_activities,
+)
+
+ASHA = "a1111111-1111-4111-8111-111111111111"
+BILAL = "b2222222-2222-4222-8222-222222222222"
+NONAME = "c3333333-3333-4333-8333-333333333333"
+UTC = dt.timezone.utc
+
+
+def _at(day: int, hour: int = 10) -> dt.datetime:
+    return dt.datetime(2025, 3, day, hour, 0, tzinfo=UTC)
+
+
+def _row(lead: str, n: int, code: int, name: str, score: int, when: dt.datetime, **extra):
+    row = {
+        "lead_id": lead,
+        "activity_id": f"act-{lead[:1]}-{n}",
+        "event_code": code,
+        "event_name": name,
+        "type": "Logs" if code == 3011 else "Inbound",
+        "activity_score": score,
+        "created_on": when,
+        "data.FullName": None,
+        "data.EmailAddress": None,
+        "data.NewData": None,
+        "fields.mx_Custom_3": None,
+        "fields.Status": None,
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def frame() -> pl.DataFrame:
+    """Three leads; Asha has the most activities, NONAME has no name or address anywhere."""
+    rows = [
+        _row(
+            ASHA,
+            1,
+            2001,
+            "EmailSent",
+            0,
+            _at(1),
+            **{"data.FullName": "Asha Rao", "data.EmailAddress": "asha.rao@example.com"},
+        ),
+        _row(ASHA, 2, 0, "Email Opened", 1, _at(2)),
+        _row(ASHA, 3, 0, "Email Opened", 1, _at(3)),
+        _row(ASHA, 4, 222, "WhatsApp Message", 5, _at(4), **{"fields.Status": "sent"}),
+        _row(
+            ASHA,
+            5,
+            3011,
+            "WhatsApp Message",
+            0,
+            _at(4, 11),
+            **{"data.NewData": '{"Status":"sent"}'},
+        ),
+        _row(
+            ASHA, 6, 222, "WhatsApp Message", 5, _at(9), **{"fields.mx_Custom_3": "not an address"}
+        ),
+        _row(
+            BILAL,
+            1,
+            2001,
+            "EmailSent",
+            0,
+            _at(2),
+            **{"data.FullName": "Bilal Khan", "data.EmailAddress": "bilal@example.org"},
+        ),
+        _row(BILAL, 2, 0, "Email Opened", 1, _at(5)),
+        _row(
+            BILAL,
+            3,
+            222,
+            "WhatsApp Message",
+            5,
+            _at(6),
+            **{"fields.mx_Custom_3": "bilal.k@work.example"},
+        ),
+        _row(NONAME, 1, 0, "Email Opened", 1, _at(7)),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema_overrides={
+            "event_code": pl.Int32,
+            "activity_score": pl.Int32,
+            "created_on": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+# ---------------------------------------------------------------- headless twins
+
+
+def test_lead_index_takes_names_and_addresses_from_whatever_the_data_holds(frame):
+    index = lead_index(frame)
+    assert index["lead_id"].to_list() == [ASHA, BILAL, NONAME]  # most active first
+    rows = {row["lead_id"]: row for row in index.iter_rows(named=True)}
+    assert rows[ASHA]["name"] == "Asha Rao"
+    assert rows[ASHA]["email"] == "asha.rao@example.com"  # "not an address" is ignored
+    # Bilal's newest address is in fields.mx_Custom_3; data.EmailAddress comes first by key
+    assert rows[BILAL]["email"] == "bilal@example.org"
+    assert rows[NONAME]["name"] is None and rows[NONAME]["email"] is None
+    assert rows[ASHA]["activities"] == 6
+    assert rows[ASHA]["last_activity"] == _at(9)
+
+
+def test_find_leads_by_part_of_id_name_or_email_any_case(frame):
+    index = lead_index(frame)
+    assert find_leads(index, "b2222")["lead_id"].to_list() == [BILAL]
+    assert find_leads(index, "RAO")["lead_id"].to_list() == [ASHA]
+    assert find_leads(index, "example.org")["lead_id"].to_list() == [BILAL]
+    assert find_leads(index, "asha example")["lead_id"].to_list() == [ASHA]  # every word
+    assert find_leads(index, "nobody")["lead_id"].to_list() == []
+    assert find_leads(index, "  ")["lead_id"].to_list() == [ASHA, BILAL, NONAME]
+    assert find_leads(index, "", limit=2).height == 2
+
+
+def test_event_type_counts_lists_audit_log_rows_as_one_type(frame):
+    counts = event_type_counts(frame)
+    assert dict(zip(counts["event_code"], counts["activities"], strict=True)) == {
+        0: 4,
+        222: 3,
+        2001: 2,
+        3011: 1,
+    }
+    names = dict(zip(counts["event_code"], counts["event_name"], strict=True))
+    assert names[222] == "WhatsApp Message"
+    assert names[3011] != "WhatsApp Message"  # the log row names the type it changed
+    assert counts.schema["event_code"] == pl.Int32
+
+
+def test_select_activities_by_leads_events_and_inclusive_days(frame):
+    picked = select_activities(frame, leads=ASHA, events=[0, 222])
+    assert picked["activity_id"].to_list() == ["act-a-2", "act-a-3", "act-a-4", "act-a-6"]
+    days = select_activities(frame, start=dt.date(2025, 3, 4), end=dt.date(2025, 3, 5))
+    assert days["activity_id"].to_list() == ["act-a-4", "act-a-5", "act-b-2"]
+    assert select_activities(frame, events=[]).height == 0
+    assert select_activities(frame).height == frame.height
+
+
+def test_activity_table_keeps_only_non_empty_expanded_fields_newest_first(frame):
+    table = activity_table(select_activities(frame, leads=ASHA, events=[0, 222]))
+    assert [c for c in table.columns if "." in c] == ["fields.mx_Custom_3", "fields.Status"]
+    assert table["created_on"].to_list() == sorted(table["created_on"].to_list(), reverse=True)
+    assert activity_table(frame, max_rows=3).height == 3
+
+
+def test_date_bounds(frame):
+    assert date_bounds(frame) == (dt.date(2025, 3, 1), dt.date(2025, 3, 9))
+    assert date_bounds(frame.clear()) == (None, None)
+
+
+# ---------------------------------------------------------------- pickers
+
+
+def test_lead_picker_lists_candidates_with_count_and_last_activity(frame):
+    picker = LeadPicker(frame)
+    assert "lsq-lead-picker" in picker._dom_classes
+    labels = [label for label, _ in picker.options.options]
+    assert labels[0].startswith("Asha Rao · asha.rao@example.com · a1111111")
+    assert "6 activities, last 2025-03-09" in labels[0]
+    picker.search.value = "khan"
+    assert [lead for _, lead in picker.options.options] == [BILAL]
+    assert picker.value is None  # searching alone picks nothing
+
+
+def test_lead_picker_single_value_follows_the_list_and_survives_searching(frame):
+    picker = LeadPicker(frame)
+    picker.options.value = BILAL  # the user clicks a candidate
+    assert picker.value == BILAL
+    picker.search.value = "rao"  # Bilal no longer matches, but stays picked and listed
+    assert picker.value == BILAL
+    assert BILAL in [lead for _, lead in picker.options.options]
+    picker.value = ASHA  # set from code: the list follows
+    assert picker.options.value == ASHA
+    with pytest.raises(traitlets.TraitError, match="multiple=True"):
+        picker.value = (ASHA, BILAL)
+
+
+def test_lead_picker_multiple_selection(frame):
+    picker = LeadPicker(frame, multiple=True, value=[ASHA])
+    assert picker.value == (ASHA,)
+    picker.options.value = (ASHA, NONAME)
+    assert picker.value == (ASHA, NONAME)
+    picker.search.value = "bilal"
+    assert set(picker.options.value) == {ASHA, NONAME}  # picks stay selected while searching
+    picker.options.value = (ASHA, NONAME, BILAL)
+    assert picker.value == (ASHA, NONAME, BILAL)
+
+
+def test_event_picker_counts_all_and_none(frame):
+    picker = EventPicker(frame)
+    assert "lsq-event-picker" in picker._dom_classes
+    assert set(picker.value) == {0, 222, 2001, 3011}  # everything picked at first
+    labels = dict((code, label) for label, code in picker.options.options)
+    assert labels[0] == "Email Opened (0) — 4"
+    picker.none_button.click()
+    assert picker.value == () and picker.options.value == ()
+    picker.options.value = (222,)
+    assert picker.value == (222,)
+    picker.all_button.click()
+    assert set(picker.options.value) == {0, 222, 2001, 3011}
+    picker.set_counts(event_type_counts(frame.filter(pl.col("lead_id") == NONAME)))
+    labels = dict((code, label) for label, code in picker.options.options)
+    assert labels[222].endswith("— 0") and set(picker.value) == {0, 222, 2001, 3011}
+
+
+def test_date_range_picker(frame):
+    picker = DateRangePicker(frame)
+    assert picker.value == (None, None)
+    picker.start.value = dt.date(2025, 3, 4)
+    assert picker.value == (dt.date(2025, 3, 4), None)
+    picker.value = (dt.date(2025, 3, 2), dt.date(2025, 3, 3))
+    assert (picker.start.value, picker.end.value) == (dt.date(2025, 3, 2), dt.date(2025, 3, 3))
+    with pytest.raises(traitlets.TraitError, match="starts"):
+        picker.value = (dt.date(2025, 3, 5), dt.date(2025, 3, 1))
+    picker.clear_button.click()
+    assert picker.value == (None, None)
