@@ -20,6 +20,14 @@ from .errors import (
     ServerError,
     StoreError,
 )
+from .frames import (
+    activities_frame,
+    activity_types_frame,
+    change_log,
+    drop_duplicate_activities,
+    event_view,
+    fields_long,
+)
 from .samples import load_sample, sample_activity_types, sample_responses, synthetic_activities
 
 try:
@@ -39,6 +47,12 @@ __all__ = [
     "ServerError",
     "StoreError",
     "__version__",
+    "activities_frame",
+    "activity_types_frame",
+    "change_log",
+    "drop_duplicate_activities",
+    "event_view",
+    "fields_long",
     "load_sample",
     "sample_activity_types",
     "sample_responses",

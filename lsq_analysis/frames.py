@@ -1,0 +1,1095 @@
+"""Raw LeadSquared activities -> one polars row per activity, every field expanded.
+
+The parser reads the JSON with pyarrow's multi-threaded JSON reader (an explicit schema for
+the core keys, every other key inferred, so a key first seen late is never dropped), in chunks
+of about :data:`CHUNK_BYTES` of JSON, and expands each chunk with vectorised polars
+operations. A chunk the fast reader refuses (junk values, mixed types, broken surrogates) is
+normalised in Python and parsed again, so the result is the same, only slower.
+
+Column naming (see ``../shared/DESIGN.md``, "The expanded frame"):
+
+* the core columns of :data:`CORE_SCHEMA`, snake_case and typed;
+* a top-level key not in the core is kept as its snake_case name (a string column);
+* each ``Data`` key as ``data.<Key>``, each ``ActivityFields`` key as ``fields.<Key>``, and a
+  JSON object held in a field's string also as ``fields.<Key>.<SubKey>``;
+* every expanded column is a string (a key's meaning differs between event types):
+  empty strings become null, HTML character references and surrogate pairs are decoded.
+
+Rows are never dropped, merged or reordered: the order is the input's (lead by lead, newest
+first, as the API sends them).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from .errors import ResponseFormatError
+
+__all__ = [
+    "CORE_SCHEMA",
+    "activities_frame",
+    "activity_types_frame",
+    "change_log",
+    "drop_duplicate_activities",
+    "event_view",
+    "fields_long",
+]
+
+UTC_US = pl.Datetime("us", "UTC")
+
+#: The core columns, in order, with their types.
+CORE_SCHEMA: dict[str, pl.DataType] = {
+    "lead_id": pl.String(),
+    "activity_id": pl.String(),
+    "event_code": pl.Int32(),
+    "event_name": pl.String(),
+    "activity_type": pl.Int32(),
+    "type": pl.String(),
+    "activity_score": pl.Int32(),
+    "created_on": UTC_US,
+    "modified_on": UTC_US,
+    "is_email_type": pl.Boolean(),
+    "email_type": pl.String(),
+    "session_id": pl.String(),
+    "track_location": pl.Int32(),
+    "latitude": pl.Float64(),
+    "longitude": pl.Float64(),
+    "address": pl.String(),
+    "city": pl.String(),
+    "state": pl.String(),
+    "country": pl.String(),
+}
+
+# API key -> core column
+_CORE_KEYS: dict[str, str] = {
+    "RelatedProspectId": "lead_id",
+    "Id": "activity_id",
+    "EventCode": "event_code",
+    "EventName": "event_name",
+    "ActivityType": "activity_type",
+    "Type": "type",
+    "ActivityScore": "activity_score",
+    "CreatedOn": "created_on",
+    "ModifiedOn": "modified_on",
+    "IsEmailType": "is_email_type",
+    "EmailType": "email_type",
+    "SessionId": "session_id",
+    "TrackLocation": "track_location",
+    "Latitude": "latitude",
+    "Longitude": "longitude",
+    "Address": "address",
+    "City": "city",
+    "State": "state",
+    "Country": "country",
+}
+_INT_KEYS = frozenset({"EventCode", "ActivityType", "ActivityScore", "TrackLocation"})
+_FLOAT_KEYS = frozenset({"Latitude", "Longitude"})
+_BOOL_KEYS = frozenset({"IsEmailType"})
+_LEAD_KEY = "__lsq_lead__"  # carries a mapping's lead id through the parser
+
+_DATA_TYPE = pa.list_(pa.struct([("Key", pa.string()), ("Value", pa.string())]))
+
+
+def _arrow_type(key: str) -> pa.DataType:
+    if key in _INT_KEYS:
+        return pa.int64()
+    if key in _FLOAT_KEYS:
+        return pa.float64()
+    if key in _BOOL_KEYS:
+        return pa.bool_()
+    return pa.string()
+
+
+_ACTIVITY_FIELDS = [(k, _arrow_type(k)) for k in _CORE_KEYS] + [("Data", _DATA_TYPE)]
+_ACTIVITY_SCHEMA = pa.schema(_ACTIVITY_FIELDS)
+_PAGE_SCHEMA = pa.schema(
+    [("ProspectActivities", pa.list_(pa.struct(_ACTIVITY_FIELDS))), (_LEAD_KEY, pa.string())]
+)
+
+#: About this much JSON is parsed and expanded at a time (bounds peak memory).
+CHUNK_BYTES = 48 * 1024 * 1024
+_BLOCK_BYTES = 4 * 1024 * 1024  # pyarrow block size: the unit of its threads' work
+_ZERO_DATE_YEAR = 1  # .NET DateTime.MinValue (0001-01-01 00:00:00) means "unknown"
+
+# --------------------------------------------------------------------------- text cleaning
+
+_CHAR_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_SURROGATE_REF = re.compile(
+    r"&#(?:[xX]([dD][89abAB][0-9a-fA-F]{2})|(5[5-6][0-9]{3}));"
+    r"&#(?:[xX]([dD][c-fC-F][0-9a-fA-F]{2})|(5[6-7][0-9]{3}));"
+)
+_ESCAPED_PAIR = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
+_NEEDS_DECODE = r"&|\\u[dD][89abAB]"
+
+
+def _join_surrogates(high: int, low: int) -> str:
+    if 0xD800 <= high <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return "\ufffd"
+
+
+def decode_text(text: str) -> str:
+    """Decode HTML character references and surrogate pairs written out in a string.
+
+    Only complete references (ending in ``;``) are decoded, so ``?a=1&copy=2`` in a URL stays
+    as it is. ``&#xD835;&#xDC06;`` and a literal ``\\ud835\\udc06`` become the one character.
+
+    Args:
+        text: A string as the API sent it.
+
+    Returns:
+        The decoded string.
+
+    Example:
+        >>> decode_text("&#x1D406;&#xA0;Hi \\\\ud835\\\\udc1e &amp; bye")
+        '𝐆\\xa0Hi 𝐞 & bye'
+    """
+    if "&" in text:
+        if "&#" in text:
+            text = _SURROGATE_REF.sub(
+                lambda m: _join_surrogates(
+                    int(m[1], 16) if m[1] else int(m[2]), int(m[3], 16) if m[3] else int(m[4])
+                ),
+                text,
+            )
+        text = _CHAR_REF.sub(lambda m: html.unescape(m[0]), text)
+    if "\\u" in text:
+        text = _ESCAPED_PAIR.sub(lambda m: _join_surrogates(int(m[1], 16), int(m[2], 16)), text)
+    return text
+
+
+def _clean(s: pl.Series) -> pl.Series:
+    """A string column: empty strings -> null, references and surrogate pairs decoded."""
+    s = s.set(s == "", None) if (s == "").any() else s
+    mask = s.str.contains(_NEEDS_DECODE)
+    if mask.any():
+        idx = mask.arg_true()
+        fixed = pl.Series([decode_text(v) for v in s.gather(idx).to_list()], dtype=pl.String)
+        s = s.scatter(idx, fixed)
+        s = s.set(s == "", None) if (s == "").any() else s
+    return s
+
+
+def _to_text(s: pl.Series) -> pl.Series:
+    """Any column the JSON reader produced -> strings as the JSON had them."""
+    dtype = s.dtype
+    if dtype == pl.String:
+        return s
+    if dtype == pl.Null or dtype.is_numeric() or dtype == pl.Boolean:
+        return s.cast(pl.String)
+    if isinstance(dtype, pl.Datetime):  # pyarrow infers timestamps from ISO-like strings
+        return s.dt.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(dtype, pl.Date):
+        return s.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Struct) and not dtype.fields:
+        return pl.Series(s.name, ["{}" if v is not None else None for v in s], pl.String)
+    wrapped = pl.DataFrame({"v": s}).select(pl.struct("v").struct.json_encode()).to_series()
+    return wrapped.str.strip_prefix('{"v":').str.strip_suffix("}").alias(s.name)
+
+
+_SNAKE_1 = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SNAKE_2 = re.compile(r"[^0-9A-Za-z]+")
+
+
+def snake_case(key: str) -> str:
+    """``RelatedOpportunityId`` -> ``related_opportunity_id``.
+
+    Args:
+        key: An API key.
+
+    Returns:
+        The key in snake_case (``"_"`` for a key with no letters or digits).
+
+    Example:
+        >>> snake_case("ProspectActivityAutoId")
+        'prospect_activity_auto_id'
+    """
+    out = _SNAKE_2.sub("_", _SNAKE_1.sub("_", key)).strip("_").lower()
+    return out or "_"
+
+
+# --------------------------------------------------------------------------- junk -> canonical
+
+
+def _fix_surrogates(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        # join valid pairs that Python kept apart, replace lone halves
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _fix_surrogates(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return _fix_surrogates(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else None
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 2**62:
+        return round(value)
+    if isinstance(value, str):
+        try:
+            return _int(float(value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, str):
+        try:
+            return _float(float(value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        return True if low == "true" else False if low == "false" else None
+    return None
+
+
+def _canonical_activity(activity: Any) -> dict:
+    """Any activity-like value -> a dict the fast reader accepts (same meaning)."""
+    if not isinstance(activity, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    for raw_key, value in activity.items():
+        key = _text(raw_key) or ""
+        if key in out or key == _LEAD_KEY:
+            continue
+        if key == "Data":
+            pairs = value.items() if isinstance(value, Mapping) else None
+            if isinstance(value, list):
+                pairs = [
+                    (item.get("Key"), item.get("Value"))
+                    for item in value
+                    if isinstance(item, Mapping) and item.get("Key") is not None
+                ]
+            if pairs is not None:
+                out["Data"] = [{"Key": _text(k), "Value": _text(v)} for k, v in pairs]
+            continue
+        if key == "ActivityFields":
+            if isinstance(value, Mapping):
+                fields: dict[str, str | None] = {}
+                for k, v in value.items():
+                    fields.setdefault(_text(k) or "", _text(v))
+                out["ActivityFields"] = fields
+            continue
+        if key in _INT_KEYS:
+            out[key] = _int(value)
+        elif key in _FLOAT_KEYS:
+            out[key] = _float(value)
+        elif key in _BOOL_KEYS:
+            out[key] = _bool(value)
+        else:
+            out[key] = _text(value)
+    return out
+
+
+def _loads(text: bytes | str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # accepts lone surrogates, which orjson refuses
+
+
+# --------------------------------------------------------------------------- input -> chunks
+
+# A chunk: ("pages", lines of {"ProspectActivities": [...]}) or ("activities", activity lines)
+_Chunk = tuple[str, list[bytes]]
+
+
+def _one_line(text: bytes) -> bytes:
+    # In valid JSON a raw newline can only be whitespace, so this keeps the meaning.
+    if b"\n" in text or b"\r" in text:
+        text = text.replace(b"\r", b" ").replace(b"\n", b" ")
+    return text
+
+
+def _page_line(activities: Any, lead_key: str | None = None) -> bytes:
+    doc: dict[str, Any] = {"ProspectActivities": activities}
+    if lead_key is not None:
+        doc[_LEAD_KEY] = lead_key
+    try:
+        return orjson.dumps(doc)
+    except TypeError:
+        canonical = (
+            [_canonical_activity(a) for a in activities] if isinstance(activities, list) else []
+        )
+        doc["ProspectActivities"] = canonical
+        return orjson.dumps(doc)
+
+
+def _is_response(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and "ProspectActivities" in obj
+
+
+def _response_activities(obj: Mapping) -> list:
+    acts = obj.get("ProspectActivities")
+    return acts if isinstance(acts, list) else []
+
+
+def _file_lines(path: Path) -> Iterator[tuple[str, bytes]]:
+    data = path.read_bytes()
+    head = data.lstrip()[:1]
+    if head == b"{" and b'"ProspectActivities"' in data:
+        yield "pages", _one_line(data)
+        return
+    yield from _object_lines(_loads(data))
+
+
+def _object_lines(obj: Any) -> Iterator[tuple[str, bytes]]:
+    """Python objects (responses, activities, mappings) -> page lines."""
+    if _is_response(obj):
+        yield "pages", _page_line(_response_activities(obj))
+    elif isinstance(obj, Mapping):
+        if not obj:  # a mapping of no leads
+            return
+        if all(isinstance(v, list) for v in obj.values()) and not _looks_like_activity(obj):
+            for lead_key, acts in obj.items():
+                yield "pages", _page_line(acts, str(lead_key))
+        else:
+            yield "pages", _page_line([obj])
+    elif isinstance(obj, list):
+        run: list = []
+        for item in obj:
+            if isinstance(item, str | Path) or _is_response(item):
+                if run:
+                    yield "pages", _page_line(run)
+                    run = []
+                yield from _object_lines(item)
+            else:
+                run.append(item)
+        if run:
+            yield "pages", _page_line(run)
+    elif isinstance(obj, str | Path):
+        yield from _file_lines(Path(obj))
+    else:
+        raise TypeError(
+            "activities_frame takes a response dict, a list of responses or activity dicts, "
+            "a mapping lead id -> activities, JSON file paths or a pl.Series of JSON strings; "
+            f"got {type(obj).__name__}"
+        )
+
+
+def _looks_like_activity(obj: Mapping) -> bool:
+    return any(k in obj for k in ("Id", "EventCode", "Data", "ActivityFields"))
+
+
+def _series_chunks(series: pl.Series) -> Iterator[_Chunk]:
+    if series.dtype != pl.String:
+        series = series.cast(pl.String)
+    series = series.drop_nulls()
+    if series.str.contains("[\r\n]").any():
+        series = series.str.replace_all("[\r\n]", " ")
+    lengths = series.str.len_bytes()
+    start, total = 0, len(series)
+    while start < total:
+        # take rows until about CHUNK_BYTES of JSON
+        cum = lengths.slice(start).cum_sum()
+        take = max(1, int((cum <= CHUNK_BYTES).sum()))
+        part = series.slice(start, take)
+        yield "activities", [part.str.join("\n").item().encode()]
+        start += take
+
+
+def _chunks(raw: Any) -> Iterator[_Chunk]:
+    if isinstance(raw, pl.Series):
+        yield from _series_chunks(raw)
+        return
+    if isinstance(raw, bytes | bytearray):
+        raw_obj: Any = _loads(bytes(raw))
+        lines: Iterable[tuple[str, bytes]] = _object_lines(raw_obj)
+    else:
+        lines = _object_lines(raw)
+    kind_now, batch, size = "pages", [], 0
+    for kind, line in lines:
+        if batch and (kind != kind_now or size >= CHUNK_BYTES):
+            yield kind_now, batch
+            batch, size = [], 0
+        kind_now = kind
+        batch.append(line)
+        size += len(line)
+    if batch:
+        yield kind_now, batch
+
+
+# --------------------------------------------------------------------------- parse one chunk
+
+
+def _read(kind: str, lines: list[bytes]) -> pa.Table:
+    schema = _PAGE_SCHEMA if kind == "pages" else _ACTIVITY_SCHEMA
+    buf = b"\n".join(lines)
+    return pa_json.read_json(
+        io.BytesIO(buf),
+        read_options=pa_json.ReadOptions(block_size=max(_BLOCK_BYTES, _longest(lines) + 1)),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="infer"
+        ),
+    )
+
+
+def _longest(lines: list[bytes]) -> int:
+    return max(len(line) for line in lines)
+
+
+def _canonical_lines(kind: str, lines: list[bytes]) -> list[bytes]:
+    """The slow, forgiving way for a chunk the fast reader refused: same meaning, page lines."""
+    out = []
+    for line in lines:
+        if kind == "pages":
+            doc = _loads(line)
+            lead = doc.get(_LEAD_KEY) if isinstance(doc, Mapping) else None
+            acts = _response_activities(doc) if isinstance(doc, Mapping) else []
+            out.append(_page_line([_canonical_activity(a) for a in acts], lead))
+            continue
+        acts = []
+        for i, part in enumerate(line.split(b"\n")):
+            try:
+                acts.append(_canonical_activity(_loads(part)))
+            except ValueError as exc:
+                raise ResponseFormatError(
+                    f"activity {i} of a chunk is not JSON: {part[:80]!r}"
+                ) from exc
+        out.append(_page_line(acts))
+    return out
+
+
+def _activities_table(kind: str, lines: list[bytes]) -> tuple[pl.DataFrame, bool]:
+    """Parse a chunk to one row per activity with the raw (API-named) columns."""
+    try:
+        table = _read(kind, lines)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        lines = _canonical_lines(kind, lines)
+        kind = "pages"
+        table = _read(kind, lines)
+    if kind == "activities":
+        return pl.from_arrow(table), False  # type: ignore[return-value]
+    nested = table.column("ProspectActivities")
+    flat = pc.list_flatten(nested)
+    lead = table.column(_LEAD_KEY)
+    has_lead = lead.null_count < len(lead)
+    if isinstance(flat, pa.ChunkedArray):
+        flat = flat.combine_chunks() if flat.num_chunks != 1 else flat.chunk(0)
+    df = pl.from_arrow(pa.Table.from_struct_array(flat)) if len(flat) else None
+    if df is None:
+        return pl.DataFrame(), False
+    assert isinstance(df, pl.DataFrame)
+    if has_lead:
+        parents = pc.list_parent_indices(nested)
+        df = df.with_columns(pl.from_arrow(pc.take(lead, parents)).alias(_LEAD_KEY))  # type: ignore[union-attr]
+    return df, has_lead
+
+
+# --------------------------------------------------------------------------- expand one chunk
+
+
+def _parse_times(s: pl.Series) -> pl.Series:
+    s = _to_text(s).str.strip_chars()
+    out = s.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    missing = out.is_null() & s.is_not_null() & (s != "")
+    if missing.any():
+        for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%m/%d/%Y %I:%M:%S %p"):
+            out = out.fill_null(s.str.strptime(pl.Datetime("us"), fmt, strict=False))
+    out = out.set((out.dt.year() <= _ZERO_DATE_YEAR).fill_null(False), None)
+    return out.dt.replace_time_zone("UTC")
+
+
+def _core(df: pl.DataFrame, name: str, api_key: str, has_lead: bool) -> pl.Series:
+    dtype = CORE_SCHEMA[name]
+    n = df.height
+    if api_key not in df.columns:
+        s = pl.Series(name, [None] * n, dtype=pl.String)
+    else:
+        s = df.get_column(api_key)
+    if name == "lead_id" and has_lead:
+        s = _to_text(s).fill_null(df.get_column(_LEAD_KEY))
+    if dtype == UTC_US:
+        return _parse_times(s).alias(name)
+    if dtype == pl.String:
+        return _clean(_to_text(s)).alias(name)
+    if s.dtype == pl.String:
+        if dtype == pl.Boolean:
+            low = s.str.strip_chars().str.to_lowercase()
+            return (
+                pl.select(pl.when(low == "true").then(True).when(low == "false").then(False))
+                .to_series()
+                .alias(name)
+            )
+        s = s.str.strip_chars().cast(pl.Float64, strict=False)
+        if dtype.is_integer():
+            s = s.round()
+    return s.cast(dtype, strict=False).alias(name)
+
+
+def _data_columns(data: pl.Series, n: int) -> dict[str, pl.Series]:
+    if data.dtype == pl.Null or data.null_count() == n:
+        return {}
+    ex = (
+        pl.DataFrame({"d": data})
+        .with_row_index("row")
+        .explode("d")
+        .filter(pl.col("d").is_not_null())
+        .unnest("d")
+        .filter(pl.col("Key").is_not_null())
+    )
+    if ex.height == 0:
+        return {}
+    out: dict[str, pl.Series] = {}
+    for (key,), part in ex.partition_by("Key", as_dict=True, maintain_order=True).items():
+        rows = part.get_column("row")
+        if rows.n_unique() != len(rows):  # a key twice in one activity: keep the first
+            part = part.unique(subset="row", keep="first", maintain_order=True)
+            rows = part.get_column("row")
+        col = pl.Series(f"data.{key}", [None] * n, dtype=pl.String)
+        out[col.name] = _clean(col.scatter(rows, part.get_column("Value")))
+    return out
+
+
+def _json_subkeys(name: str, s: pl.Series) -> dict[str, pl.Series]:
+    """``fields.<Key>`` strings holding a JSON object -> ``fields.<Key>.<SubKey>`` columns."""
+    stripped = s.str.strip_chars()
+    mask = stripped.str.starts_with("{") & stripped.str.ends_with("}")
+    if not mask.any():
+        return {}
+    idx = mask.arg_true()
+    values: dict[str, list[tuple[int, str | None]]] = {}
+    for i, text in zip(idx.to_list(), stripped.gather(idx).to_list(), strict=True):
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            continue  # only looks like JSON ({"IsAsync" : False}): the string stays
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                values.setdefault(str(k), []).append((i, _text(v)))
+    out: dict[str, pl.Series] = {}
+    for key, pairs in values.items():
+        col = pl.Series(f"{name}.{key}", [None] * len(s), dtype=pl.String)
+        rows = pl.Series([p[0] for p in pairs], dtype=pl.UInt32)
+        vals = pl.Series([p[1] for p in pairs], dtype=pl.String)
+        out[col.name] = _clean(col.scatter(rows, vals))
+    return out
+
+
+def _field_columns(fields: pl.Series) -> dict[str, pl.Series]:
+    if not isinstance(fields.dtype, pl.Struct) or fields.null_count() == len(fields):
+        return {}
+    out: dict[str, pl.Series] = {}
+    for f in fields.dtype.fields:
+        name = f"fields.{f.name}"
+        col = _clean(_to_text(fields.struct.field(f.name)).alias(name))
+        out[name] = col
+        out.update(_json_subkeys(name, col))
+    return out
+
+
+def _expand(df: pl.DataFrame, has_lead: bool) -> pl.DataFrame:
+    n = df.height
+    cols: dict[str, pl.Series] = {}
+    for api_key, name in _CORE_KEYS.items():
+        cols[name] = _core(df, name, api_key, has_lead)
+    known = set(_CORE_KEYS) | {"Data", "ActivityFields", _LEAD_KEY}
+    for key in df.columns:
+        if key in known:
+            continue
+        name = snake_case(key)
+        while name in cols or name.startswith(("data.", "fields.")):
+            name += "_"
+        cols[name] = _clean(_to_text(df.get_column(key))).alias(name)
+    if "Data" in df.columns:
+        cols.update(_data_columns(df.get_column("Data"), n))
+    if "ActivityFields" in df.columns:
+        cols.update(_field_columns(df.get_column("ActivityFields")))
+    return pl.DataFrame(list(cols.values()))
+
+
+# --------------------------------------------------------------------------- public API
+
+_NATURAL = re.compile(r"(\d+)")
+
+
+def _natural(text: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p.lower() for p in _NATURAL.split(text))
+
+
+def _column_order(columns: Iterable[str]) -> list[str]:
+    columns = list(dict.fromkeys(columns))
+    core = [c for c in CORE_SCHEMA if c in columns]
+    extra = [c for c in columns if c not in CORE_SCHEMA and not c.startswith(("data.", "fields."))]
+    data = sorted((c for c in columns if c.startswith("data.")), key=_natural)
+
+    def field_key(c: str) -> tuple:
+        parts = c.split(".", 2)
+        return (_natural(parts[1]), _natural(parts[2]) if len(parts) > 2 else ())
+
+    fields = sorted((c for c in columns if c.startswith("fields.")), key=field_key)
+    return core + extra + data + fields
+
+
+def empty_frame() -> pl.DataFrame:
+    """A frame with no activities and the full core schema.
+
+    Returns:
+        Zero rows, the :data:`CORE_SCHEMA` columns.
+
+    Example:
+        >>> empty_frame().columns[:3]
+        ['lead_id', 'activity_id', 'event_code']
+    """
+    return pl.DataFrame(schema=CORE_SCHEMA)
+
+
+def activities_frame(raw: Any) -> pl.DataFrame:
+    """Raw activities -> one row per activity, core columns typed, every field expanded.
+
+    Args:
+        raw: One API response dict (``{"RecordCount":..., "ProspectActivities": [...]}``), a list
+            of them, a list of activity dicts, a mapping lead id -> list of activities (the id
+            fills ``lead_id`` where ``RelatedProspectId`` is missing), a JSON file path (str or
+            Path) holding any of these or a list of paths, raw JSON bytes, or a ``pl.Series``
+            of JSON strings holding one activity each (as the store keeps them).
+
+    Returns:
+        A DataFrame: the :data:`CORE_SCHEMA` columns first, then unknown top-level keys in
+        snake_case, then ``data.<Key>``, then ``fields.<Key>`` (each followed by its
+        ``fields.<Key>.<SubKey>`` columns); all expanded columns are strings. One row per
+        activity, in input order; nothing is dropped or merged (see
+        :func:`drop_duplicate_activities` for paging duplicates).
+
+    Raises:
+        TypeError: if ``raw`` is none of the accepted kinds.
+        FileNotFoundError: if a path does not exist.
+
+    Example:
+        >>> from lsq_analysis import activities_frame, sample_responses
+        >>> df = activities_frame(list(sample_responses().values()))
+        >>> df.select("lead_id", "event_code", "created_on").head(2)  # doctest: +SKIP
+    """
+    frames: list[pl.DataFrame] = []
+    for kind, lines in _chunks(raw):
+        table, has_lead = _activities_table(kind, lines)
+        if table.height:
+            frames.append(_expand(table, has_lead))
+        del table
+    if not frames:
+        return empty_frame()
+    out = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal", rechunk=False)
+    return out.select(_column_order(out.columns))
+
+
+def drop_duplicate_activities(df: pl.DataFrame) -> pl.DataFrame:
+    """Remove the exact duplicates that paging can produce, keeping the first of each.
+
+    Two rows are duplicates when ``activity_id``, ``event_code``, ``modified_on`` and
+    ``created_on`` are all equal (``created_on`` too, so two distinct audit-log rows of one
+    activity whose ``modified_on`` is the unknown sentinel are both kept). An activity and its
+    audit-log row share ``activity_id`` but not ``event_code``: both stay. Order is kept.
+
+    Args:
+        df: An activities frame.
+
+    Returns:
+        The frame without repeated rows.
+
+    Example:
+        >>> import polars as pl
+        >>> from lsq_analysis import activities_frame, load_sample
+        >>> df = load_sample()
+        >>> drop_duplicate_activities(pl.concat([df, df.head(5)])).height == df.height
+        True
+    """
+    keys = [c for c in ("activity_id", "event_code", "modified_on", "created_on") if c in df]
+    if not keys or df.height == 0:
+        return df
+    return df.unique(subset=keys, keep="first", maintain_order=True)
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def activity_types_frame(raw_types: list[dict]) -> pl.DataFrame:
+    """The ``ActivityTypes.Get`` catalog as a frame, one row per activity type.
+
+    Args:
+        raw_types: The list the endpoint returns (dicts with ``ActivityEvent``,
+            ``ActivityEventName``, ``Score``, ``Direction`` and ``ActivityProperties``, a JSON
+            string whose ``FormMetaData`` lists the custom fields).
+
+    Returns:
+        Columns ``event_code`` (Int32), ``event_name``, ``score`` (Int32), ``direction`` and
+        ``custom_fields``: a list of structs ``schema_name``, ``display_name``, ``data_type``
+        (empty when the type has none or its properties are not JSON).
+
+    Example:
+        >>> from lsq_analysis import sample_activity_types
+        >>> types = activity_types_frame(sample_activity_types())
+        >>> types.filter(pl.col("event_code") == 201)["custom_fields"][0][0]["display_name"]
+        'Course'
+    """
+    rows = []
+    for item in raw_types or []:
+        if not isinstance(item, Mapping):
+            continue
+        props = item.get("ActivityProperties")
+        if isinstance(props, str):
+            try:
+                props = _loads(props)
+            except ValueError:
+                props = None
+        meta = props.get("FormMetaData") if isinstance(props, Mapping) else None
+        fields = [
+            {
+                "schema_name": _text(m.get("SchemaName")),
+                "display_name": _text(m.get("DisplayName")),
+                "data_type": _text(m.get("DataType")),
+            }
+            for m in (meta if isinstance(meta, list) else [])
+            if isinstance(m, Mapping) and m.get("SchemaName")
+        ]
+        rows.append(
+            {
+                "event_code": _int(item.get("ActivityEvent")),
+                "event_name": _text(item.get("ActivityEventName") or item.get("DisplayName")),
+                "score": _int(item.get("Score")),
+                "direction": _text(item.get("Direction")),
+                "custom_fields": fields,
+            }
+        )
+    field_type = pl.Struct(
+        {"schema_name": pl.String, "display_name": pl.String, "data_type": pl.String}
+    )
+    schema = {
+        "event_code": pl.Int32,
+        "event_name": pl.String,
+        "score": pl.Int32,
+        "direction": pl.String,
+        "custom_fields": pl.List(field_type),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row" if not rows else None)
+
+
+# --------------------------------------------------------------------------- views
+
+_KEEP_IN_VIEW = (
+    "lead_id",
+    "activity_id",
+    "event_code",
+    "event_name",
+    "activity_score",
+    "created_on",
+    "modified_on",
+)
+_INT_RE = r"^[+-]?(0|[1-9][0-9]{0,17})$"
+_DEC_RE = r"^[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][+-]?[0-9]+)?$"
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p")
+
+
+def _typed(s: pl.Series) -> pl.Series:
+    """A string column -> booleans, integers, decimals or UTC datetimes if every value parses."""
+    values = s.drop_nulls()
+    if s.dtype != pl.String or values.len() == 0:
+        return s
+    stripped = s.str.strip_chars()
+    low = stripped.str.to_lowercase()
+    if low.drop_nulls().is_in(["true", "false"]).all():
+        return (low == "true").alias(s.name)
+    if stripped.drop_nulls().str.contains(_INT_RE).all():
+        return stripped.cast(pl.Int64).alias(s.name)
+    if stripped.drop_nulls().str.contains(_DEC_RE).all():
+        return stripped.cast(pl.Float64).alias(s.name)
+    if stripped.drop_nulls().str.contains(r"^\d").all():
+        parsed = pl.Series(s.name, [None] * len(s), dtype=pl.Datetime("us"))
+        for fmt in _DATE_FORMATS:
+            parsed = parsed.fill_null(stripped.str.strptime(pl.Datetime("us"), fmt, strict=False))
+        if parsed.null_count() == s.null_count():
+            return parsed.dt.replace_time_zone("UTC")
+        if stripped.drop_nulls().str.contains(r"^\d{4}-\d{2}-\d{2}$").all():
+            return stripped.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    return s
+
+
+def _event_code(df: pl.DataFrame, event: int | str, types: Any) -> int:
+    if isinstance(event, bool):
+        raise TypeError("event must be an event code (int) or an event name (str)")
+    if isinstance(event, int):
+        return event
+    if not isinstance(event, str):
+        raise TypeError(f"event must be an event code (int) or name (str), got {event!r}")
+    text = event.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if text.casefold() == "logs":
+        return 3011
+    names: dict[str, set[int]] = {}
+    catalog = _catalog(types)
+    if catalog is not None:
+        for code, name in catalog.select("event_code", "event_name").iter_rows():
+            if name is not None and code is not None:
+                names.setdefault(name.casefold(), set()).add(code)
+    if not names and "event_name" in df.columns:
+        # EventName alone does not identify a type: audit-log rows carry the changed type's
+        pairs = df.filter(pl.col("event_code") != 3011).select("event_code", "event_name")
+        for code, name in pairs.unique().iter_rows():
+            if name is not None and code is not None:
+                names.setdefault(name.casefold(), set()).add(code)
+    codes = names.get(text.casefold(), set())
+    if len(codes) == 1:
+        return codes.pop()
+    known = ", ".join(sorted({n for n in names}))
+    if not codes:
+        raise ValueError(f"no event type named {event!r}; known names: {known}")
+    raise ValueError(f"event name {event!r} matches several codes {sorted(codes)}: pass a code")
+
+
+def _catalog(types: Any) -> pl.DataFrame | None:
+    if types is None:
+        return None
+    if isinstance(types, pl.DataFrame):
+        return types
+    return activity_types_frame(list(types))
+
+
+def event_view(df: pl.DataFrame, event: int | str, types: Any = None) -> pl.DataFrame:
+    """One event type's rows, only the columns it uses, each column typed where it can be.
+
+    A string column becomes Boolean when all its values are ``True``/``False``, Int64 when all
+    are integers (no leading zeros, so phone numbers and codes stay strings), Float64 when all
+    are decimals, and Datetime (UTC) when all are ``YYYY-MM-DD HH:MM:SS`` or
+    ``M/D/YYYY h:mm:ss AM`` dates. With a catalog, ``fields.mx_Custom_N`` columns are named by
+    the type's display names (``fields.mx_Custom_1`` -> ``Course``,
+    ``fields.mx_Custom_3.Status`` -> ``Documents.Status``).
+
+    Args:
+        df: An activities frame.
+        event: An event code (``201``) or an event type's name (``"Course Interested"``,
+            matched without regard to case; ``"Logs"`` is 3011).
+        types: Optional catalog: :func:`activity_types_frame`'s frame or the raw list.
+
+    Returns:
+        The view's rows in the frame's order.
+
+    Raises:
+        ValueError: if the name matches no event type, or several codes.
+        TypeError: if ``event`` is neither an int nor a str.
+
+    Example:
+        >>> from lsq_analysis import load_sample, sample_activity_types
+        >>> view = event_view(load_sample(), 205, types=sample_activity_types())
+        >>> view["Amount"].dtype
+        Float64
+    """
+    code = _event_code(df, event, types)
+    rows = df.filter(pl.col("event_code") == code) if "event_code" in df.columns else df.clear()
+    keep = [
+        c
+        for c in rows.columns
+        if c in _KEEP_IN_VIEW or rows.get_column(c).null_count() < rows.height
+    ]
+    rows = rows.select(keep)
+    typed = [s if s.name in CORE_SCHEMA else _typed(s) for s in rows.get_columns()]
+    out = pl.DataFrame(typed) if typed else rows
+    catalog = _catalog(types)
+    if catalog is not None:
+        match = catalog.filter(pl.col("event_code") == code)
+        if match.height:
+            names = {
+                f["schema_name"]: f["display_name"]
+                for f in (match["custom_fields"].to_list()[0] or [])
+                if f["schema_name"] and f["display_name"] and f["schema_name"].startswith("mx_")
+            }
+            rename: dict[str, str] = {}
+            taken = set(out.columns)
+            for col in out.columns:
+                parts = col.split(".", 2)
+                if parts[0] != "fields" or len(parts) < 2 or parts[1] not in names:
+                    continue
+                new = names[parts[1]] + ("." + parts[2] if len(parts) > 2 else "")
+                if new in taken:
+                    new = f"fields.{new}"
+                if new not in taken:
+                    rename[col] = new
+                    taken.add(new)
+            out = out.rename(rename)
+    return out
+
+
+def _expanded_columns(df: pl.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith(("data.", "fields."))]
+
+
+def fields_long(df: pl.DataFrame) -> pl.DataFrame:
+    """The expanded columns in long form: one row per activity per key that has a value.
+
+    Args:
+        df: An activities frame.
+
+    Returns:
+        Columns ``lead_id``, ``activity_id``, ``event_code``, ``source`` (``"data"`` or
+        ``"fields"``), ``key`` (``"Status"``, ``"mx_Custom_1"``, ``"mx_Custom_1.Status"``) and
+        ``value`` (string); activities in the frame's order, keys in column order.
+
+    Example:
+        >>> from lsq_analysis import load_sample
+        >>> long = fields_long(load_sample())
+        >>> long.filter(pl.col("key") == "EmailAddress")["value"].n_unique() > 10
+        True
+    """
+    index = [c for c in ("lead_id", "activity_id", "event_code") if c in df.columns]
+    expanded = _expanded_columns(df)
+    schema = {
+        "lead_id": pl.String,
+        "activity_id": pl.String,
+        "event_code": pl.Int32,
+        "source": pl.String,
+        "key": pl.String,
+        "value": pl.String,
+    }
+    if not expanded or df.height == 0:
+        return pl.DataFrame(schema=schema)
+    order = {c: i for i, c in enumerate(expanded)}
+    long = (
+        df.select([*index, *expanded])
+        .with_row_index("__row")
+        .unpivot(index=["__row", *index], on=expanded, variable_name="column", value_name="value")
+        .drop_nulls("value")
+        .with_columns(pl.col("column").replace_strict(order, return_dtype=pl.UInt32).alias("__col"))
+        .sort("__row", "__col")
+    )
+    parts = pl.col("column").str.splitn(".", 2)
+    out = long.select(
+        *index,
+        parts.struct.field("field_0").alias("source"),
+        parts.struct.field("field_1").alias("key"),
+        pl.col("value").cast(pl.String),
+    )
+    for name, dtype in schema.items():
+        if name not in out.columns:
+            out = out.with_columns(pl.lit(None, dtype).alias(name))
+    return out.select([pl.col(n).cast(t) for n, t in schema.items()])
+
+
+def _json_object(text: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        obj = _loads(text)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def change_log(df: pl.DataFrame) -> pl.DataFrame:
+    """Decode the audit-log rows (EventCode 3011) into one row per changed field.
+
+    ``OldData``/``NewData`` hold JSON objects of the changed fields (``{"Status":"sent"}``);
+    a field in only one of them gets null on the other side. ``event_name`` is the name of the
+    changed activity type, ``changed_at`` the log row's ``created_on`` (its ``EventTime`` when
+    that is missing).
+
+    Args:
+        df: An activities frame.
+
+    Returns:
+        Columns ``lead_id``, ``activity_id``, ``changed_at`` (Datetime UTC), ``event_name``,
+        ``field``, ``old``, ``new`` (strings), in the frame's order.
+
+    Example:
+        >>> from lsq_analysis import load_sample
+        >>> log = change_log(load_sample())
+        >>> set(log["field"]) >= {"Status", "Owner"}
+        True
+    """
+    schema = {
+        "lead_id": pl.String,
+        "activity_id": pl.String,
+        "changed_at": UTC_US,
+        "event_name": pl.String,
+        "field": pl.String,
+        "old": pl.String,
+        "new": pl.String,
+    }
+    if "event_code" not in df.columns or df.height == 0:
+        return pl.DataFrame(schema=schema)
+    logs = df.filter(pl.col("event_code") == 3011)
+    if logs.height == 0:
+        return pl.DataFrame(schema=schema)
+    cols = {}
+    for name in ("lead_id", "activity_id", "event_name", "data.OldData", "data.NewData"):
+        cols[name] = (
+            logs.get_column(name)
+            if name in logs.columns
+            else pl.repeat(None, logs.height, dtype=pl.String, eager=True)
+        )
+    changed = logs.get_column("created_on") if "created_on" in logs.columns else None
+    if "data.EventTime" in logs.columns:
+        event_time = _parse_times(logs.get_column("data.EventTime"))
+        changed = event_time if changed is None else changed.fill_null(event_time)
+    if changed is None:
+        changed = pl.repeat(None, logs.height, dtype=UTC_US, eager=True)
+    out: dict[str, list] = {name: [] for name in schema}
+    rows = zip(
+        cols["lead_id"].to_list(),
+        cols["activity_id"].to_list(),
+        changed.to_list(),
+        cols["event_name"].to_list(),
+        cols["data.OldData"].to_list(),
+        cols["data.NewData"].to_list(),
+        strict=True,
+    )
+    for lead, act, when, name, old_text, new_text in rows:
+        old = _json_object(old_text) or {}
+        new = _json_object(new_text) or {}
+        for field in dict.fromkeys([*new, *old]):
+            out["lead_id"].append(lead)
+            out["activity_id"].append(act)
+            out["changed_at"].append(when)
+            out["event_name"].append(name)
+            out["field"].append(str(field))
+            old_value, new_value = _text(old.get(field)), _text(new.get(field))
+            out["old"].append(decode_text(old_value) if old_value else None)
+            out["new"].append(decode_text(new_value) if new_value else None)
+    return pl.DataFrame(out, schema=schema)
