@@ -42,6 +42,7 @@ from .errors import (
     ServerError,
     StoreError,
 )
+from .fetch import fetch_activities
 from .frames import (
     activities_frame,
     activity_types_frame,
@@ -51,6 +52,7 @@ from .frames import (
     fields_long,
 )
 from .samples import load_sample, sample_activity_types, sample_responses, synthetic_activities
+from .store import ActivityStore
 
 try:
     __version__ = version("lsq-analysis")
@@ -58,6 +60,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 __all__ = [
+    "ActivityStore",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -80,6 +83,7 @@ __all__ = [
     "event_labels",
     "event_mix",
     "event_view",
+    "fetch_activities",
     "fields_long",
     "funnel",
     "funnel_chart",

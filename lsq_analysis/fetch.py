@@ -1,0 +1,581 @@
+"""Fetch many leads at the account's full rate limit, into one expanded frame.
+
+The API gives one lead per call and allows 2 to 25 calls per 5 seconds, so the rate
+limit, not the machine, is the bottleneck. :func:`fetch_activities` keeps that pipe
+full: a thread pool runs many leads at once while the client's shared limiter spaces
+the calls, pages are expanded as they arrive, a failure stays with its lead, and an
+:class:`~lsq_analysis.store.ActivityStore` makes a re-run cost no calls at all.
+
+Example:
+    >>> import lsq_analysis as lsq
+    >>> df = lsq.fetch_activities(lead_ids, store="lsq-store")
+    >>> df.group_by("lead_id").len()
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from .errors import AuthenticationError, ConfigurationError, FetchError
+from .store import ActivityStore, LeadRecord, _as_max_age, _concat, merge_refreshed, raw_rows
+
+if TYPE_CHECKING:
+    from .client import LeadSquaredClient
+
+__all__ = ["FetchResult", "FetchWarning", "fetch_activities", "run_fetch"]
+
+ERROR_MODES = ("warn", "raise")
+_FATAL = (AuthenticationError, ConfigurationError)
+"""Errors that concern every lead alike (wrong keys, wrong host): the run stops."""
+
+
+class FetchWarning(UserWarning):
+    """Some leads could not be fetched (``errors="warn"``); the message lists them."""
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker when the run was interrupted."""
+
+
+@dataclass
+class FetchResult:
+    """Everything a fetch run produced, for callers that want more than the frame.
+
+    Attributes:
+        frame: the expanded activities of every lead that could be read, in the order the
+            leads were given, each lead's activities in the order the API sent them.
+        failures: one row per failed lead: ``lead_id``, ``error`` (class), ``message``.
+        leads: distinct leads asked for.
+        from_store: leads answered by the store without any call.
+        fetched: leads fetched completely from the API.
+        refreshed: stale stored leads refreshed (only their newest pages fetched).
+        calls: API calls made during the run (every attempt, retries included).
+        retries: retried calls during the run.
+        rate_limited: rate-limit replies seen during the run.
+        seconds: wall time of the run.
+    """
+
+    frame: pl.DataFrame
+    failures: pl.DataFrame
+    leads: int = 0
+    from_store: int = 0
+    fetched: int = 0
+    refreshed: int = 0
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def activities(self) -> int:
+        """Rows in the frame."""
+        return self.frame.height
+
+    def summary(self) -> str:
+        """One line a person reads at the end of a run.
+
+        Example:
+            >>> print(result.summary())
+            300 leads (0 from the store), 41,210 activities, 612 calls, 0 failed, in 2m 3s
+        """
+        parts = [f"{self.leads:,} leads ({self.from_store:,} from the store"]
+        if self.refreshed:
+            parts[0] += f", {self.refreshed:,} refreshed"
+        parts[0] += ")"
+        parts.append(f"{self.activities:,} activities")
+        calls = f"{self.calls:,} calls"
+        if self.rate_limited:
+            calls += f" ({self.rate_limited:,} rate-limited)"
+        parts.append(calls)
+        parts.append(f"{self.failures.height:,} failed")
+        return ", ".join(parts) + f", in {_duration(self.seconds)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m"
+
+
+def _failures_frame(failures: dict[str, BaseException]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "lead_id": list(failures),
+            "error": [type(err).__name__ for err in failures.values()],
+            "message": [str(err) for err in failures.values()],
+        },
+        schema={"lead_id": pl.String, "error": pl.String, "message": pl.String},
+    )
+
+
+def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
+    """GUIDs in the order given, each once; the number of duplicates dropped."""
+    from .client import validate_lead_id
+
+    if isinstance(lead_ids, str):
+        lead_ids = [lead_ids]
+    try:
+        items = list(lead_ids)
+    except TypeError:
+        raise TypeError(
+            f"lead_ids must be a list (or any iterable) of lead ids, not {type(lead_ids).__name__}"
+        ) from None
+    if not items:
+        raise ValueError("lead_ids is empty: give at least one lead id (a GUID).")
+    leads: list[str] = []
+    seen: set[str] = set()
+    bad: list[Any] = []
+    duplicates = 0
+    for item in items:
+        try:
+            lead = validate_lead_id(item)
+        except (ValueError, TypeError):
+            bad.append(item)
+            continue
+        key = lead.lower()
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        leads.append(lead)
+    if bad:
+        shown = ", ".join(repr(x)[:60] for x in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(
+            f"{len(bad)} of {len(items)} lead ids are not GUIDs: {shown}{more}. A lead id "
+            "looks like '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf' (the ProspectID in LeadSquared)."
+        )
+    return leads, duplicates
+
+
+def _as_event(event: int | str | None) -> int | None:
+    if event is None:
+        return None
+    if isinstance(event, bool):
+        raise ValueError(f"event must be an activity event code (an integer), not {event!r}")
+    if isinstance(event, int):
+        code = event
+    elif isinstance(event, str) and event.strip().isdigit():
+        code = int(event.strip())
+    else:
+        raise ValueError(
+            f"event must be an activity event code such as 21 or 2001, not {event!r} "
+            "(client.get_activity_types() lists the codes of the account)."
+        )
+    if code < 0:
+        raise ValueError(f"event codes are >= 0, not {code}")
+    return code
+
+
+def _key(activity: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The identity of an exact paging duplicate: (Id, EventCode, ModifiedOn)."""
+    return (activity.get("Id"), str(activity.get("EventCode")), activity.get("ModifiedOn"))
+
+
+@dataclass
+class _LeadOutcome:
+    lead: str
+    frame: pl.DataFrame
+    record: LeadRecord | None
+    refreshed: bool
+
+
+def _expand(activities: Sequence[dict[str, Any]] | pl.Series, lead: str) -> pl.DataFrame:
+    from .frames import activities_frame
+
+    frame = activities_frame(activities if isinstance(activities, pl.Series) else list(activities))
+    if frame.height and frame["lead_id"].null_count():
+        frame = frame.with_columns(pl.col("lead_id").fill_null(lead))
+    return frame
+
+
+@dataclass
+class _Pages:
+    activities: list[dict[str, Any]]
+    frames: list[pl.DataFrame]
+    complete: bool
+    last_page: int
+
+
+def _collect_pages(
+    client: LeadSquaredClient,
+    lead: str,
+    *,
+    api_event: int | None,
+    stored_keys: set[tuple[Any, Any, Any]],
+    expand: bool,
+    stop: threading.Event,
+) -> _Pages:
+    """Read a lead's pages, newest first; stop at the first page reaching stored activities."""
+    seen: set[tuple[Any, Any, Any]] = set()
+    out = _Pages([], [], True, 0)
+    newest_first = True
+    last_created: str | None = None
+    pages = client.iter_activity_pages(lead, event=api_event)
+    try:
+        for page in pages:
+            if stop.is_set():
+                raise _Cancelled
+            out.last_page = len(page)
+            new: list[dict[str, Any]] = []
+            reached_stored = False
+            for activity in page:
+                key = _key(activity)
+                if key in seen:
+                    continue  # an exact duplicate from overlapping pages
+                seen.add(key)
+                new.append(activity)
+                created = activity.get("CreatedOn")
+                if isinstance(created, str):
+                    if last_created is not None and created > last_created:
+                        newest_first = False
+                    last_created = created
+                if key in stored_keys:
+                    reached_stored = True
+            out.activities.extend(new)
+            if expand and new:
+                out.frames.append(_expand(new, lead))  # expand while the next page is on its way
+            if reached_stored and newest_first:
+                out.complete = False  # the rest of the lead is already stored
+                break
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+    return out
+
+
+def _page_cap(client: LeadSquaredClient) -> int | None:
+    cap = getattr(getattr(client, "paging", None), "cap", None)
+    return cap if isinstance(cap, int) else None
+
+
+def _fetch_lead(
+    client: LeadSquaredClient,
+    lead: str,
+    *,
+    api_event: int | None,
+    store: ActivityStore | None,
+    refresh: bool,
+    stop: threading.Event,
+) -> _LeadOutcome:
+    """Fetch one lead's pages (only the newest ones when refreshing) and store them."""
+    from .frames import drop_duplicate_activities
+
+    stored = store.read_lead(lead) if (store is not None and refresh) else None
+    stored_keys: set[tuple[Any, Any, Any]] = set()
+    if stored is not None:
+        stored_keys = {
+            (i, str(c), m)
+            for i, c, m in zip(
+                stored["activity_id"], stored["event_code"], stored["modified_on"], strict=True
+            )
+        }
+    fetched_at = datetime.now(timezone.utc)
+    cap_before = _page_cap(client)
+    pages = _collect_pages(
+        client, lead, api_event=api_event, stored_keys=stored_keys, expand=stored is None, stop=stop
+    )
+    cap_after = _page_cap(client)
+    if (
+        pages.complete
+        and cap_after is not None
+        and cap_after != cap_before
+        and pages.last_page == cap_after
+    ):
+        # Work-around: while another thread was learning the server's page cap, the
+        # client's pager (_paging.short_page_is_final) can take a page that was merely
+        # capped for the lead's last one. A lead whose last page had exactly the newly
+        # learned cap is read again, now that the cap is known.
+        pages = _collect_pages(
+            client, lead, api_event=api_event, stored_keys=stored_keys,
+            expand=stored is None, stop=stop,
+        )  # fmt: skip
+    if stop.is_set() and store is None:
+        raise _Cancelled
+    if stored is not None:
+        fetched = raw_rows(pages.activities, fetched_at)
+        rows = merge_refreshed(stored, fetched, complete=pages.complete)
+        record = store.write_lead(lead, rows, fetched_at=fetched_at)  # type: ignore[union-attr]
+        return _LeadOutcome(lead, _expand(rows["activity"], lead), record, True)
+    frames = pages.frames
+    frame = drop_duplicate_activities(_concat(frames)) if frames else _expand([], lead)
+    record = (
+        store.write_lead(lead, pages.activities, fetched_at=fetched_at)
+        if store is not None
+        else None
+    )
+    return _LeadOutcome(lead, frame, record, False)
+
+
+def _default_workers(client: LeadSquaredClient) -> int:
+    # A sliding window admits a burst of max_calls at once: one worker per call in a
+    # window keeps the pipe full whatever the latency; a few more cover slow replies.
+    max_calls = int(getattr(client, "max_calls", 25) or 25)
+    return max(4, min(64, max_calls + 2))
+
+
+def _stats(client: Any) -> tuple[int, int, int]:
+    stats = getattr(client, "stats", None)
+    if stats is None:
+        return 0, 0, 0
+
+    def get(name: str) -> int:
+        value = stats.get(name, 0) if isinstance(stats, dict) else getattr(stats, name, 0)
+        return int(value or 0)
+
+    return get("calls"), get("retries"), get("rate_limited")
+
+
+def run_fetch(
+    lead_ids: Iterable[str] | str,
+    *,
+    client: LeadSquaredClient | None = None,
+    event: int | str | None = None,
+    store: ActivityStore | str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    max_age: float | timedelta | None = None,
+    max_workers: int | None = None,
+    on_lead: Callable[[str, int], None] | None = None,
+) -> FetchResult:
+    """Fetch leads and report everything about the run, without warning or raising for
+    per-lead failures (see :func:`fetch_activities` for the arguments).
+
+    Args:
+        max_workers: leads in flight at once (default: the client's ``max_calls`` + 2).
+        on_lead: called in the calling thread after each lead with (lead id, activities);
+            the command line uses it for nothing, tests use it to watch progress.
+
+    Returns:
+        A :class:`FetchResult` with the frame, the failures and the run's figures.
+
+    Raises:
+        ValueError: no lead ids, lead ids that are not GUIDs, a bad event or max_age.
+        AuthenticationError, ConfigurationError: wrong keys or host (every lead would fail).
+        StoreError: the store folder cannot be used.
+        KeyboardInterrupt: re-raised after cancelling what had not started.
+
+    Example:
+        >>> result = run_fetch(lead_ids, store="lsq-store", progress=False)
+        >>> print(result.summary())
+    """
+    started = time.monotonic()
+    leads, duplicates = _validate_leads(lead_ids)
+    code = _as_event(event)
+    max_age = _as_max_age(max_age)
+    notes: list[str] = []
+    if duplicates:
+        notes.append(f"{duplicates} duplicate lead id(s) dropped; each lead is fetched once.")
+        warnings.warn(notes[-1], UserWarning, stacklevel=3)
+    if store is not None and not isinstance(store, ActivityStore):
+        store = ActivityStore(store)
+    if client is None:
+        from .client import LeadSquaredClient
+
+        client = LeadSquaredClient()
+    calls0, retries0, limited0 = _stats(client)
+
+    if store is not None:
+        fresh, stale, missing = store.plan(leads, max_age)
+    else:
+        fresh, stale, missing = [], [], list(leads)
+    stale_set = set(stale)
+    todo_set = stale_set | set(missing)
+    todo = [lead for lead in leads if lead in todo_set]
+    # The store keeps whole leads; an event filter is applied to what it returns.
+    api_event = None if store is not None else code
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(leads),
+        initial=len(fresh),
+        unit="lead",
+        desc="Fetching leads",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    outcomes: dict[str, _LeadOutcome] = {}
+    failures: dict[str, BaseException] = {}
+    activities = 0
+
+    def postfix() -> None:
+        bar.set_postfix_str(f"{activities:,} activities, {len(failures)} failed", refresh=False)
+
+    postfix()
+    stop = threading.Event()
+    workers = max_workers or _default_workers(client)
+    executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lsq-fetch")
+    fatal: BaseException | None = None
+    try:
+        pending: dict[Future[_LeadOutcome], str] = {
+            executor.submit(
+                _fetch_lead,
+                client,
+                lead,
+                api_event=api_event,
+                store=store,
+                refresh=lead in stale_set,
+                stop=stop,
+            ): lead
+            for lead in todo
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                lead = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except _FATAL as err:
+                    fatal = err
+                    failures[lead] = err
+                except _Cancelled:
+                    continue
+                except Exception as err:  # any failure stays with its lead
+                    failures[lead] = err
+                else:
+                    outcomes[lead] = outcome
+                    activities += outcome.frame.height
+                    if on_lead is not None:
+                        on_lead(lead, outcome.frame.height)
+                bar.update(1)
+                postfix()
+            if fatal is not None:
+                break
+    except BaseException:
+        stop.set()
+        executor.shutdown(wait=False, cancel_futures=True)
+        bar.close()
+        raise
+    if fatal is not None:
+        stop.set()
+        executor.shutdown(wait=False, cancel_futures=True)
+        bar.close()
+        raise fatal
+    executor.shutdown(wait=True)
+
+    if store is not None:
+        store.update_cache(
+            {lead: o.frame for lead, o in outcomes.items()},
+            {lead: o.record for lead, o in outcomes.items() if o.record is not None},
+        )
+        readable = [lead for lead in leads if lead in outcomes or lead in store]
+        frame = store.frame(readable, event=code)
+    else:
+        frame = _concat(
+            [outcomes[lead].frame for lead in leads if lead in outcomes] or [_expand([], "")]
+        )
+    if code is not None and store is None and frame.height:
+        frame = frame.filter(pl.col("event_code") == code)
+    bar.set_postfix_str(f"{frame.height:,} activities, {len(failures)} failed")
+    bar.close()
+
+    calls1, retries1, limited1 = _stats(client)
+    return FetchResult(
+        frame=frame,
+        failures=_failures_frame(failures),
+        leads=len(leads),
+        from_store=len(fresh),
+        fetched=sum(1 for o in outcomes.values() if not o.refreshed),
+        refreshed=sum(1 for o in outcomes.values() if o.refreshed),
+        calls=calls1 - calls0,
+        retries=retries1 - retries0,
+        rate_limited=limited1 - limited0,
+        seconds=time.monotonic() - started,
+        notes=notes,
+    )
+
+
+def fetch_activities(
+    lead_ids: Iterable[str] | str,
+    *,
+    client: LeadSquaredClient | None = None,
+    event: int | str | None = None,
+    store: ActivityStore | str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    errors: Literal["warn", "raise"] = "warn",
+    max_age: float | timedelta | None = None,
+    max_workers: int | None = None,
+) -> pl.DataFrame:
+    """Fetch the activities of many leads at the account's rate limit, as one frame.
+
+    Leads run concurrently; the client's limiter (shared by all threads) keeps the calls
+    within the plan's limit, so the limit and not the round trips sets the pace. Pages
+    are expanded as they arrive and exact paging duplicates removed.
+
+    Args:
+        lead_ids: lead ids (GUIDs). Duplicates are fetched once (with a warning).
+        client: a :class:`~lsq_analysis.LeadSquaredClient` (default: one from ``LSQ_*``
+            variables or ``.env``).
+        event: only this activity event code (e.g. ``21``).
+        store: an :class:`~lsq_analysis.ActivityStore` or its folder. Stored leads cost no
+            call; fetched leads are stored as soon as each is complete.
+        progress: show a progress bar (a widget in Jupyter, text in a terminal).
+        errors: ``"warn"``: return what was fetched and warn once, listing failed leads;
+            ``"raise"``: raise :class:`~lsq_analysis.FetchError` carrying ``.frame`` and
+            ``.failures`` (``lead_id``, ``error``, ``message``).
+        max_age: stored leads older than this (seconds or a timedelta) are refreshed,
+            fetching only their newest pages; None: stored leads never expire.
+        max_workers: leads in flight at once (default: the client's ``max_calls`` + 2).
+
+    Returns:
+        One expanded frame (see ``frames.activities_frame``): the leads in the order given,
+        each lead's activities in the order the API sent them (newest first).
+
+    Raises:
+        ValueError: empty ``lead_ids``, ids that are not GUIDs, a bad ``event``, ``errors``
+            or ``max_age``.
+        FetchError: with ``errors="raise"``, when any lead failed.
+        AuthenticationError, ConfigurationError: wrong keys or host.
+        StoreError: the store folder cannot be used.
+
+    Example:
+        >>> df = fetch_activities(["3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"], store="lsq-store")
+        >>> df.select("lead_id", "event_name", "created_on").head(3)
+    """
+    if errors not in ERROR_MODES:
+        raise ValueError(
+            f"errors must be one of {', '.join(map(repr, ERROR_MODES))}, not {errors!r}"
+        )
+    result = run_fetch(
+        lead_ids,
+        client=client,
+        event=event,
+        store=store,
+        progress=progress,
+        max_age=max_age,
+        max_workers=max_workers,
+    )
+    if result.failures.height:
+        message = _failure_message(result)
+        if errors == "raise":
+            raise FetchError(message, frame=result.frame, failures=result.failures)
+        warnings.warn(message, FetchWarning, stacklevel=2)
+    return result.frame
+
+
+def _failure_message(result: FetchResult, shown: int = 10) -> str:
+    lines = [
+        f"{result.failures.height} of {result.leads} leads failed; the frame holds the other "
+        "leads. Run again (with the same store) to fetch only what is missing."
+    ]
+    for lead, error, message in result.failures.head(shown).iter_rows():
+        lines.append(f"  {lead}: {error}: {message}")
+    if result.failures.height > shown:
+        lines.append(f"  … and {result.failures.height - shown} more (see FetchError.failures)")
+    return "\n".join(lines)
