@@ -1,0 +1,125 @@
+"""Fault soak at a reduced size (the full 500-lead run is ``benchmarks/bench_soak.py``).
+
+A real fetch over loopback against the fake server with, all at once, 5% transient 500s,
+2% dropped connections, 1% replies slower than the client's time-out, 1% truncated bodies
+and rate-limit replies (the client is told a limit twice the server's, so it must learn the
+server's from its replies), in each paging reading and each rate-limit style. Every activity
+of every lead arrives exactly once (the stored raw activities equal the server's, in order),
+or the lead is reported failed with its reason and is absent from the store; a re-run over
+the same store fetches only those leads and completes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.fetch import run_fetch
+from lsq_analysis.samples import synthetic_activities
+from lsq_analysis.store import ActivityStore
+
+N_LEADS = 36
+SERVER_LIMIT = (30, 1.0)
+FAULTS = {
+    "error_rate": 0.05,
+    "drop_rate": 0.02,
+    "slow_rate": 0.01,
+    "truncate_rate": 0.01,
+}
+TIMEOUT = 0.4
+SLOW_SECONDS = 1.0  # longer than the client's time-out
+TRANSIENT = {"ServerError", "ResponseFormatError", "RateLimitError"}
+
+# (paging reading, rate-limit style, RecordCount meaning, retries in the first pass)
+SOAKS = [
+    ("row", "429", "total", 1),
+    ("page0", "403", "page", 0),
+    ("page1", "200", "total", 1),
+]
+
+
+def _exact(activities: list[dict]) -> list[bytes]:
+    return [orjson.dumps(a, option=orjson.OPT_SORT_KEYS) for a in activities]
+
+
+def _check_every_lead(
+    leads: dict[str, list[dict]], store: ActivityStore, frame: pl.DataFrame, failed: set[str]
+) -> None:
+    counts = dict(frame.group_by("lead_id").len().iter_rows())
+    for lead, activities in leads.items():
+        if lead in failed:
+            assert lead not in store, f"failed lead {lead} was stored as complete"
+            assert counts.get(lead, 0) == 0
+            continue
+        assert lead in store, lead
+        # exactly once, in the server's order, byte for byte
+        assert _exact(store.read_activities(lead)) == _exact(activities), lead
+        assert counts.get(lead, 0) == len(activities), lead
+
+
+@pytest.mark.parametrize(("paging", "style", "record_count", "retries"), SOAKS)
+def test_fault_soak_every_activity_once_or_reported_then_rerun_completes(
+    tmp_path: Path, paging: str, style: str, record_count: str, retries: int
+) -> None:
+    leads = synthetic_activities(N_LEADS, activities=(0, 120), seed=11)
+    with FakeLeadSquared(
+        leads,
+        paging=paging,
+        record_count=record_count,
+        max_page_size=40,
+        rate_limit=SERVER_LIMIT,
+        rate_limit_style=style,
+        slow_seconds=SLOW_SECONDS,
+        seed=7,
+        **FAULTS,
+    ) as fake:
+        options = {
+            "max_calls": 2 * SERVER_LIMIT[0],  # too high: the server's replies must lower it
+            "per_seconds": SERVER_LIMIT[1],
+            "timeout": TIMEOUT,
+            "backoff": (0.02, 0.2),
+            "page_size": 100,
+        }
+        store = ActivityStore(tmp_path / "store")
+        first = run_fetch(
+            list(leads), client=fake.client(max_retries=retries, **options), store=store,
+            progress=False,
+        )  # fmt: skip
+        statuses = dict(fake.stats.statuses)
+        failed = set(first.failures["lead_id"])
+        for lead, error, message in first.failures.iter_rows():
+            assert error in TRANSIENT, (lead, error, message)
+            assert message and lead in message  # the reason names the lead
+        _check_every_lead(leads, store, first.frame, failed)
+        # each fault kind really happened
+        assert statuses.get(500, 0) > 0 and fake.stats.dropped + fake.stats.slow > 0
+        limited = statuses.get(int(style), 0) if style != "200" else fake.stats.rate_limited
+        assert fake.stats.rate_limited > 0 and limited > 0, statuses
+        if retries == 0:
+            assert failed, "with no retries some leads must fail under these faults"
+
+        fake.reset_stats()
+        second = run_fetch(
+            list(leads), client=fake.client(max_retries=8, **options), store=store,
+            progress=False,
+        )  # fmt: skip
+        assert second.failures.height == 0, second.failures.to_dicts()
+        assert second.from_store == len(leads) - len(failed)
+        assert second.fetched == len(failed)
+        if not failed:
+            assert fake.stats.calls == 0
+        _check_every_lead(leads, store, second.frame, set())
+        assert second.frame.height == sum(len(v) for v in leads.values())
+        # the whole frame equals a fault-free expansion of the server's activities
+        store_frame = store.frame().sort("lead_id", "activity_id", "event_code")
+        assert store_frame.height == second.frame.height
+    print(
+        f"\nsoak {paging}/{style}/{record_count}: first pass {first.calls} calls, "
+        f"{first.retries} retries, {first.rate_limited} rate-limited, "
+        f"{first.failures.height} failed leads, {first.seconds:.1f}s; re-run "
+        f"{second.calls} calls, {second.seconds:.1f}s"
+    )
