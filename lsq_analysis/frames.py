@@ -171,16 +171,8 @@ def decode_text(text: str) -> str:
     return text
 
 
-def _clean(s: pl.Series) -> pl.Series:
-    """A string column: empty strings -> null, references and surrogate pairs decoded."""
-    s = s.set(s == "", None) if (s == "").any() else s
-    mask = s.str.contains(_NEEDS_DECODE)
-    if mask.any():
-        idx = mask.arg_true()
-        fixed = pl.Series([decode_text(v) for v in s.gather(idx).to_list()], dtype=pl.String)
-        s = s.scatter(idx, fixed)
-        s = s.set(s == "", None) if (s == "").any() else s
-    return s
+def _nulls(name: str, n: int, dtype: pl.DataType | None = None) -> pl.Series:
+    return pl.repeat(None, n, dtype=dtype or pl.String(), eager=True).alias(name)
 
 
 def _to_text(s: pl.Series) -> pl.Series:
@@ -499,152 +491,248 @@ def _canonical_lines(kind: str, lines: list[bytes]) -> list[bytes]:
     return out
 
 
-def _activities_table(kind: str, lines: list[bytes]) -> tuple[pl.DataFrame, bool]:
+class _Chunk_:
+    """One parsed chunk: activity columns as API names, Data as (row, Key, Value) triples."""
+
+    def __init__(self, table: pa.Table, has_lead: bool, specials: bool) -> None:
+        self.has_lead = has_lead
+        self.specials = specials  # the JSON may hold "&" or a backslash: decode checks needed
+        self.n = table.num_rows
+        self.data: pl.DataFrame | None = None
+        if "Data" in table.column_names:
+            data = table.column("Data")
+            data = data.combine_chunks() if data.num_chunks != 1 else data.chunk(0)
+            table = table.drop_columns(["Data"])
+            if data.null_count < len(data):
+                pairs = pc.list_flatten(data)
+                if isinstance(pairs.type, pa.StructType) and len(pairs):
+                    self.data = pl.from_arrow(  # type: ignore[assignment]
+                        pa.table(
+                            {
+                                "row": pc.list_parent_indices(data).cast(pa.uint32()),
+                                "Key": pairs.field("Key"),
+                                "Value": pairs.field("Value"),
+                            }
+                        )
+                    )
+        self.frame: pl.DataFrame = pl.from_arrow(table)  # type: ignore[assignment]
+
+
+def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
     """Parse a chunk to one row per activity with the raw (API-named) columns."""
+    # "&" may also arrive escaped as \u0026, a backslash as \\ or \u005c
+    specials = any(b"&" in line or b"\\" in line or b"\\u00" in line for line in lines)
     try:
         table = _read(kind, lines)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         lines = _canonical_lines(kind, lines)
         kind = "pages"
         table = _read(kind, lines)
+    del lines
     if kind == "activities":
-        return pl.from_arrow(table), False  # type: ignore[return-value]
+        return _Chunk_(table, False, specials) if table.num_rows else None
     nested = table.column("ProspectActivities")
     flat = pc.list_flatten(nested)
-    lead = table.column(_LEAD_KEY)
-    has_lead = lead.null_count < len(lead)
     if isinstance(flat, pa.ChunkedArray):
         flat = flat.combine_chunks() if flat.num_chunks != 1 else flat.chunk(0)
-    df = pl.from_arrow(pa.Table.from_struct_array(flat)) if len(flat) else None
-    if df is None:
-        return pl.DataFrame(), False
-    assert isinstance(df, pl.DataFrame)
+    if not len(flat):
+        return None
+    acts = pa.Table.from_struct_array(flat)
+    lead = table.column(_LEAD_KEY)
+    has_lead = lead.null_count < len(lead)
     if has_lead:
-        parents = pc.list_parent_indices(nested)
-        df = df.with_columns(pl.from_arrow(pc.take(lead, parents)).alias(_LEAD_KEY))  # type: ignore[union-attr]
-    return df, has_lead
+        acts = acts.append_column(_LEAD_KEY, pc.take(lead, pc.list_parent_indices(nested)))
+    return _Chunk_(acts, has_lead, specials)
 
 
 # --------------------------------------------------------------------------- expand one chunk
 
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%m/%d/%Y %I:%M:%S %p")
+
+
+def _time_expr(name: str, fallback: bool) -> pl.Expr:
+    text = pl.col(name).str.strip_chars()
+    parsed = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    if fallback:
+        parsed = pl.coalesce(
+            parsed, *(text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TIME_FORMATS)
+        )
+    zero = parsed.dt.year() <= _ZERO_DATE_YEAR
+    return pl.when(zero.not_()).then(parsed).dt.replace_time_zone("UTC").alias(name)
+
+
+def _unparsed(name: str) -> pl.Expr:
+    """True if some non-empty value of the column is not in the API's usual date form."""
+    text = pl.col(name).str.strip_chars()
+    parsed = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    return (parsed.is_null() & (text != "")).any()
+
 
 def _parse_times(s: pl.Series) -> pl.Series:
-    s = _to_text(s).str.strip_chars()
-    out = s.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
-    missing = out.is_null() & s.is_not_null() & (s != "")
-    if missing.any():
-        for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%m/%d/%Y %I:%M:%S %p"):
-            out = out.fill_null(s.str.strptime(pl.Datetime("us"), fmt, strict=False))
-    out = out.set((out.dt.year() <= _ZERO_DATE_YEAR).fill_null(False), None)
-    return out.dt.replace_time_zone("UTC")
+    frame = pl.DataFrame({"t": _to_text(s)})
+    out = frame.select(_time_expr("t", True)).to_series()
+    return out.alias(s.name)
 
 
-def _core(df: pl.DataFrame, name: str, api_key: str, has_lead: bool) -> pl.Series:
+def _core_raw(df: pl.DataFrame, name: str, api_key: str, has_lead: bool) -> pl.Series:
+    """A core column as the reader gave it (strings where the schema says string)."""
     dtype = CORE_SCHEMA[name]
-    n = df.height
-    if api_key not in df.columns:
-        s = pl.Series(name, [None] * n, dtype=pl.String)
-    else:
+    if api_key in df.columns:
         s = df.get_column(api_key)
+    else:
+        s = _nulls(name, df.height, pl.String() if dtype in (pl.String, UTC_US) else dtype)
+    if dtype == pl.String or dtype == UTC_US:
+        s = _to_text(s)
     if name == "lead_id" and has_lead:
-        s = _to_text(s).fill_null(df.get_column(_LEAD_KEY))
+        s = s.fill_null(df.get_column(_LEAD_KEY))
+    return s.alias(name)
+
+
+def _core_expr(name: str, raw_dtype: pl.DataType, time_fallback: bool) -> pl.Expr:
+    dtype = CORE_SCHEMA[name]
+    col = pl.col(name)
     if dtype == UTC_US:
-        return _parse_times(s).alias(name)
-    if dtype == pl.String:
-        return _clean(_to_text(s)).alias(name)
-    if s.dtype == pl.String:
+        return _time_expr(name, time_fallback)
+    if raw_dtype == pl.String and dtype != pl.String:
+        text = col.str.strip_chars()
         if dtype == pl.Boolean:
-            low = s.str.strip_chars().str.to_lowercase()
-            return (
-                pl.select(pl.when(low == "true").then(True).when(low == "false").then(False))
-                .to_series()
-                .alias(name)
-            )
-        s = s.str.strip_chars().cast(pl.Float64, strict=False)
+            low = text.str.to_lowercase()
+            return pl.when(low == "true").then(True).when(low == "false").then(False).alias(name)
+        number = text.cast(pl.Float64, strict=False)
         if dtype.is_integer():
-            s = s.round()
-    return s.cast(dtype, strict=False).alias(name)
+            number = number.round()
+        return number.cast(dtype, strict=False).alias(name)
+    return col.cast(dtype, strict=False).alias(name)
 
 
-def _data_columns(data: pl.Series, n: int) -> dict[str, pl.Series]:
-    if data.dtype == pl.Null or data.null_count() == n:
-        return {}
-    ex = (
-        pl.DataFrame({"d": data})
-        .with_row_index("row")
-        .explode("d")
-        .filter(pl.col("d").is_not_null())
-        .unnest("d")
-        .filter(pl.col("Key").is_not_null())
+def _data_columns(data: pl.DataFrame | None, n: int, specials: bool) -> list[pl.Series]:
+    """(row, Key, Value) triples -> one cleaned ``data.<Key>`` column per key."""
+    if data is None or data.height == 0:
+        return []
+    value = pl.col("Value")
+    data = data.filter(pl.col("Key").is_not_null()).with_columns(
+        pl.when(value != "").then(value).alias("Value")
     )
-    if ex.height == 0:
-        return {}
-    out: dict[str, pl.Series] = {}
-    for (key,), part in ex.partition_by("Key", as_dict=True, maintain_order=True).items():
+    if specials:  # cleaned here, in long form: far fewer cells than the wide columns
+        values = data.get_column("Value")
+        if values.str.contains(_NEEDS_DECODE).any():
+            data = data.with_columns(_decoded(values))
+    out: list[pl.Series] = []
+    for (key,), part in data.partition_by("Key", as_dict=True, maintain_order=True).items():
         rows = part.get_column("row")
-        if rows.n_unique() != len(rows):  # a key twice in one activity: keep the first
+        if not rows.is_sorted() or rows.n_unique() != len(rows):
             part = part.unique(subset="row", keep="first", maintain_order=True)
             rows = part.get_column("row")
-        col = pl.Series(f"data.{key}", [None] * n, dtype=pl.String)
-        out[col.name] = _clean(col.scatter(rows, part.get_column("Value")))
+        out.append(_nulls(f"data.{key}", n).scatter(rows, part.get_column("Value")))
     return out
 
 
-def _json_subkeys(name: str, s: pl.Series) -> dict[str, pl.Series]:
-    """``fields.<Key>`` strings holding a JSON object -> ``fields.<Key>.<SubKey>`` columns."""
-    stripped = s.str.strip_chars()
-    mask = stripped.str.starts_with("{") & stripped.str.ends_with("}")
-    if not mask.any():
-        return {}
-    idx = mask.arg_true()
-    values: dict[str, list[tuple[int, str | None]]] = {}
-    for i, text in zip(idx.to_list(), stripped.gather(idx).to_list(), strict=True):
+def _subkey_values(texts: list[str]) -> list[dict | None]:
+    out: list[dict | None] = []
+    for text in texts:
         try:
             obj = orjson.loads(text)
         except orjson.JSONDecodeError:
-            continue  # only looks like JSON ({"IsAsync" : False}): the string stays
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                values.setdefault(str(k), []).append((i, _text(v)))
-    out: dict[str, pl.Series] = {}
-    for key, pairs in values.items():
-        col = pl.Series(f"{name}.{key}", [None] * len(s), dtype=pl.String)
-        rows = pl.Series([p[0] for p in pairs], dtype=pl.UInt32)
-        vals = pl.Series([p[1] for p in pairs], dtype=pl.String)
-        out[col.name] = _clean(col.scatter(rows, vals))
+            obj = None  # only looks like JSON ({"IsAsync" : False}): the string stays
+        out.append(obj if isinstance(obj, dict) else None)
     return out
 
 
-def _field_columns(fields: pl.Series) -> dict[str, pl.Series]:
-    if not isinstance(fields.dtype, pl.Struct) or fields.null_count() == len(fields):
-        return {}
-    out: dict[str, pl.Series] = {}
-    for f in fields.dtype.fields:
-        name = f"fields.{f.name}"
-        col = _clean(_to_text(fields.struct.field(f.name)).alias(name))
-        out[name] = col
-        out.update(_json_subkeys(name, col))
+def _json_subkeys(s: pl.Series) -> list[pl.Series]:
+    """``fields.<Key>`` strings holding a JSON object -> ``fields.<Key>.<SubKey>`` columns."""
+    text = s.str.strip_chars()
+    mask = (text.str.starts_with("{") & text.str.ends_with("}")).fill_null(False)
+    idx = mask.arg_true()
+    if idx.len() == 0:
+        return []
+    candidates = text.gather(idx)
+    try:
+        decoded = candidates.str.json_decode(infer_schema_length=None)
+        if not isinstance(decoded.dtype, pl.Struct):
+            return []
+        subs = [(f.name, _to_text(decoded.struct.field(f.name))) for f in decoded.dtype.fields]
+    except pl.exceptions.PolarsError:
+        objs = _subkey_values(candidates.to_list())
+        keys = list(dict.fromkeys(k for o in objs if o for k in o))
+        subs = [
+            (str(k), pl.Series([_text(o.get(k)) if o else None for o in objs], dtype=pl.String))
+            for k in keys
+        ]
+    n = len(s)
+    return [_nulls(f"{s.name}.{key}", n).scatter(idx, vals) for key, vals in subs]
+
+
+def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
+    if fields is None or not isinstance(fields.dtype, pl.Struct) or fields.null_count() == n:
+        return []
+    cols = [
+        _to_text(fields.struct.field(f.name)).alias(f"fields.{f.name}") for f in fields.dtype.fields
+    ]
+    frame = pl.DataFrame(cols)
+    looks = frame.select(pl.all().str.contains(r"^\s*\{").any()).row(0)
+    out: list[pl.Series] = []
+    for col, has_json in zip(cols, looks, strict=True):
+        out.append(col)
+        if has_json:
+            out.extend(_json_subkeys(col))
     return out
 
 
-def _expand(df: pl.DataFrame, has_lead: bool) -> pl.DataFrame:
-    n = df.height
-    cols: dict[str, pl.Series] = {}
-    for api_key, name in _CORE_KEYS.items():
-        cols[name] = _core(df, name, api_key, has_lead)
+def _expand(chunk: _Chunk_) -> pl.DataFrame:
+    df, n = chunk.frame, chunk.n
+    columns: list[pl.Series] = [
+        _core_raw(df, name, api_key, chunk.has_lead) for api_key, name in _CORE_KEYS.items()
+    ]
+    taken = set(CORE_SCHEMA)
     known = set(_CORE_KEYS) | {"Data", "ActivityFields", _LEAD_KEY}
     for key in df.columns:
         if key in known:
             continue
         name = snake_case(key)
-        while name in cols or name.startswith(("data.", "fields.")):
+        while name in taken or name.startswith(("data.", "fields.")):
             name += "_"
-        cols[name] = _clean(_to_text(df.get_column(key))).alias(name)
-    if "Data" in df.columns:
-        cols.update(_data_columns(df.get_column("Data"), n))
-    if "ActivityFields" in df.columns:
-        cols.update(_field_columns(df.get_column("ActivityFields")))
-    return pl.DataFrame(list(cols.values()))
+        taken.add(name)
+        columns.append(_to_text(df.get_column(key)).alias(name))
+    fields = df.get_column("ActivityFields") if "ActivityFields" in df.columns else None
+    columns.extend(_field_columns(fields, n))
+    wide = pl.DataFrame(columns)
+    del columns
+    # one parallel pass for the facts each string column's cleaning depends on
+    texts = [c for c, t in wide.schema.items() if t == pl.String and CORE_SCHEMA.get(c, t) == t]
+    checks = [(pl.col(c) == "").any().alias(f"e{i}") for i, c in enumerate(texts)]
+    if chunk.specials:
+        checks += [
+            pl.col(c).str.contains(_NEEDS_DECODE).any().alias(f"d{i}") for i, c in enumerate(texts)
+        ]
+    facts = wide.select(checks).row(0, named=True) if checks else {}
+    if chunk.specials:
+        fixes = [_decoded(wide.get_column(c)) for i, c in enumerate(texts) if facts[f"d{i}"]]
+        if fixes:
+            wide = wide.with_columns(fixes)
+    exprs: list[pl.Expr] = [
+        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) if facts[f"e{i}"] else pl.col(c)
+        for i, c in enumerate(texts)
+    ]
+    typed = [c for c in CORE_SCHEMA if CORE_SCHEMA[c] != pl.String]
+    exprs += [_core_expr(c, wide.schema[c], False) for c in typed]
+    times = ("created_on", "modified_on")
+    exprs += [_unparsed(t).alias(f"__unparsed_{t}") for t in times]
+    out = wide.select(exprs)
+    # dates in another form than the API's usual one: parse those columns again, slowly
+    for t in times:
+        if out.get_column(f"__unparsed_{t}")[0]:
+            out = out.with_columns(_parse_times(wide.get_column(t)))
+    out = out.drop([f"__unparsed_{t}" for t in times])
+    del wide
+    data = _data_columns(chunk.data, n, chunk.specials)
+    return out.with_columns(data) if data else out
+
+
+def _decoded(s: pl.Series) -> pl.Series:
+    mask = s.str.contains(_NEEDS_DECODE).fill_null(False)
+    idx = mask.arg_true()
+    fixed = pl.Series([decode_text(v) for v in s.gather(idx).to_list()], dtype=pl.String)
+    return s.scatter(idx, fixed)
 
 
 # --------------------------------------------------------------------------- public API
@@ -711,10 +799,10 @@ def activities_frame(raw: Any) -> pl.DataFrame:
     """
     frames: list[pl.DataFrame] = []
     for kind, lines in _chunks(raw):
-        table, has_lead = _activities_table(kind, lines)
-        if table.height:
-            frames.append(_expand(table, has_lead))
-        del table
+        chunk = _activities_table(kind, lines)
+        if chunk is not None and chunk.n:
+            frames.append(_expand(chunk))
+        del chunk
     if not frames:
         return empty_frame()
     out = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal", rechunk=False)
@@ -842,7 +930,7 @@ def _typed(s: pl.Series) -> pl.Series:
     if stripped.drop_nulls().str.contains(_DEC_RE).all():
         return stripped.cast(pl.Float64).alias(s.name)
     if stripped.drop_nulls().str.contains(r"^\d").all():
-        parsed = pl.Series(s.name, [None] * len(s), dtype=pl.Datetime("us"))
+        parsed = _nulls(s.name, len(s), pl.Datetime("us"))
         for fmt in _DATE_FORMATS:
             parsed = parsed.fill_null(stripped.str.strptime(pl.Datetime("us"), fmt, strict=False))
         if parsed.null_count() == s.null_count():

@@ -1,0 +1,277 @@
+"""Benchmark: one million raw activities (as API pages) -> the expanded frame.
+
+Times, on the same bytes and each in its own subprocess (so peak RSS is honest):
+
+* ``floor``: the parse floor, ``orjson.loads`` of every page with the garbage collector off
+  (and, with ``--polars-floor``, polars' own ``str.json_decode``; the faster one is the floor);
+* ``ours``: ``activities_frame(list_of_page_files)`` (reading the files is included);
+* ``pandas``: the usual way, ``json.loads`` + ``pandas.json_normalize`` + a loop for ``Data``.
+
+Then ``activities_frame`` on one page of 1,000 activities (the fetch path's unit).
+
+Usage: .venv/bin/python benchmarks/bench_frames.py [--activities 1000000] [--polars-floor]
+       [--skip-pandas] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_FLOOR_RATIO = 1.25
+TARGET_PANDAS_SPEEDUP = 8.0
+TARGET_MEMORY_RATIO = 2.0
+TARGET_PAGE_SECONDS = 0.050
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _page_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("page-*.json"))
+
+
+# --------------------------------------------------------------------------- the three ways
+
+
+def run_floor(folder: Path) -> dict:
+    import orjson
+
+    blobs = [p.read_bytes() for p in _page_files(folder)]
+    base = _rss_bytes()
+    gc.disable()
+    start = time.perf_counter()
+    pages = [orjson.loads(b) for b in blobs]
+    seconds = time.perf_counter() - start
+    n = sum(len(p["ProspectActivities"]) for p in pages)
+    return {"seconds": seconds, "activities": n, "baseline_rss": base, "_keep": len(pages)}
+
+
+def run_polars_floor(folder: Path) -> dict:
+    import polars as pl
+
+    blobs = pl.Series([p.read_text() for p in _page_files(folder)])
+    base = _rss_bytes()
+    start = time.perf_counter()
+    decoded = blobs.str.json_decode(infer_schema_length=None)
+    seconds = time.perf_counter() - start
+    n = int(decoded.struct.field("ProspectActivities").list.len().sum())
+    return {"seconds": seconds, "activities": n, "baseline_rss": base}
+
+
+def run_ours(folder: Path) -> dict:
+    from lsq_analysis import activities_frame
+
+    files = _page_files(folder)
+    activities_frame(files[:1])  # imports and first-call set-up are not the benchmark
+    base = _rss_bytes()
+    start = time.perf_counter()
+    df = activities_frame(files)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "activities": df.height,
+        "columns": df.width,
+        "frame_bytes": df.estimated_size(),
+        "baseline_rss": base,
+    }
+
+
+def run_pandas(folder: Path) -> dict:
+    import pandas as pd
+
+    blobs = [p.read_bytes() for p in _page_files(folder)]
+    base = _rss_bytes()
+    start = time.perf_counter()
+    acts = [a for b in blobs for a in json.loads(b)["ProspectActivities"]]
+    df = pd.json_normalize(acts)  # ActivityFields.* expanded; Data stays a list
+    data = pd.DataFrame(
+        [{d["Key"]: d["Value"] for d in (a.get("Data") or [])} for a in acts]
+    ).add_prefix("data.")
+    df = pd.concat([df.drop(columns=["Data"]), data], axis=1)
+    for col in ("CreatedOn", "ModifiedOn"):
+        df[col] = pd.to_datetime(df[col], format="%Y-%m-%d %H:%M:%S", errors="coerce", utc=True)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "activities": len(df), "columns": df.shape[1], "baseline_rss": base}
+
+
+def run_page() -> dict:
+    from lsq_analysis import activities_frame, synthetic_activities
+
+    leads = synthetic_activities(20, activities=(50, 50), seed=11)
+    page = {"RecordCount": 1000, "ProspectActivities": [a for v in leads.values() for a in v]}
+    activities_frame(page)
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        activities_frame(page)
+        times.append(time.perf_counter() - start)
+    return {"seconds": statistics.median(times), "best": min(times), "activities": 1000}
+
+
+WAYS = {
+    "floor": run_floor,
+    "polars-floor": run_polars_floor,
+    "ours": run_ours,
+    "pandas": run_pandas,
+}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def write_pages(folder: Path, n_activities: int, page_size: int = 1000) -> tuple[int, int]:
+    """Synthetic leads -> API pages (at most ``page_size`` activities each) as files."""
+    import orjson
+
+    from lsq_analysis import synthetic_activities
+
+    total = size = index = 0
+    seed = 0
+    while total < n_activities:
+        leads = synthetic_activities(500, activities=(0, 300), seed=seed)
+        seed += 1
+        for rows in leads.values():
+            rows = rows[: n_activities - total]
+            for start in range(0, len(rows), page_size):
+                page = rows[start : start + page_size]
+                blob = orjson.dumps({"RecordCount": len(rows), "ProspectActivities": page})
+                (folder / f"page-{index:07d}.json").write_bytes(blob)
+                index += 1
+                size += len(blob)
+            total += len(rows)
+            if total >= n_activities:
+                break
+    return total, size
+
+
+def measure(way: str, folder: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", way, "--dir", str(folder)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{way} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(way: str, folder: Path | None) -> None:
+    result = run_page() if way == "page" else WAYS[way](folder)  # type: ignore[arg-type]
+    result.pop("_keep", None)
+    result["peak_rss"] = _peak_rss_bytes()
+    print(json.dumps(result))
+    sys.stdout.flush()
+    os._exit(0)  # freeing a million objects is not part of any way's cost
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--activities", type=int, default=1_000_000)
+    parser.add_argument("--polars-floor", action="store_true")
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--keep", type=Path, help="write the pages here and keep them")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.dir)
+        return 0
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_frames_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    if not _page_files(folder):
+        start = time.perf_counter()
+        n, size = write_pages(folder, args.activities)
+        print(
+            f"generated {n:,} activities, {size / 1e6:,.0f} MB of JSON in "
+            f"{len(_page_files(folder)):,} pages ({time.perf_counter() - start:.0f} s)"
+        )
+    size = sum(p.stat().st_size for p in _page_files(folder))
+    ways = ["floor", "ours"]
+    if args.polars_floor:
+        ways.insert(1, "polars-floor")
+    if not args.skip_pandas:
+        ways.append("pandas")
+    results = {}
+    try:
+        for way in ways:
+            results[way] = measure(way, folder)
+            print(f"  {way}: {results[way]['seconds']:.2f} s", flush=True)
+        page = measure("page", None)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    floor_way = min(
+        (w for w in ("floor", "polars-floor") if w in results), key=lambda w: results[w]["seconds"]
+    )
+    floor = results[floor_way]["seconds"]
+    print()
+    print(
+        f"JSON: {size / 1e6:,.0f} MB, {results['ours']['activities']:,} activities, "
+        f"{results['ours']['columns']} columns in the expanded frame "
+        f"({results['ours']['frame_bytes'] / 1e6:,.0f} MB); machine: {os.cpu_count()} cores, "
+        "shared with other jobs"
+    )
+    print("| way | seconds | activities/s | peak RSS (MB) | peak RSS / JSON | vs floor |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for way, r in results.items():
+        print(
+            f"| {way} | {r['seconds']:.2f} | {r['activities'] / r['seconds']:,.0f} | "
+            f"{r['peak_rss'] / 1e6:,.0f} | {r['peak_rss'] / size:.2f} | "
+            f"{r['seconds'] / floor:.2f}x |"
+        )
+    print(
+        f"| one 1,000-activity page | {page['seconds'] * 1000:.1f} ms (median of 20, best "
+        f"{page['best'] * 1000:.1f} ms) | | | | |"
+    )
+    ours = results["ours"]
+    checks = [
+        (
+            f"ours within {TARGET_FLOOR_RATIO}x the parse floor ({floor_way})",
+            ours["seconds"] <= TARGET_FLOOR_RATIO * floor,
+            f"{ours['seconds'] / floor:.2f}x",
+        ),
+        (
+            f"peak memory <= {TARGET_MEMORY_RATIO}x the JSON size",
+            ours["peak_rss"] <= TARGET_MEMORY_RATIO * size,
+            f"{ours['peak_rss'] / size:.2f}x",
+        ),
+        (
+            f"one page under {TARGET_PAGE_SECONDS * 1000:.0f} ms",
+            page["seconds"] <= TARGET_PAGE_SECONDS,
+            f"{page['seconds'] * 1000:.1f} ms",
+        ),
+    ]
+    if "pandas" in results:
+        speedup = results["pandas"]["seconds"] / ours["seconds"]
+        checks.insert(
+            1,
+            (
+                f">= {TARGET_PANDAS_SPEEDUP}x faster than pandas",
+                speedup >= TARGET_PANDAS_SPEEDUP,
+                f"{speedup:.1f}x",
+            ),
+        )
+    print()
+    for label, ok, value in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
