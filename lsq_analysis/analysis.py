@@ -149,7 +149,8 @@ def event_labels(df: pl.DataFrame) -> pl.DataFrame:
         Columns ``event_code`` (Int32) and ``event`` (Utf8), one row per code, sorted by code.
 
     Example:
-        >>> labels = event_labels(load_sample())
+        >>> import lsq_analysis as lsq
+        >>> labels = lsq.event_labels(lsq.load_sample())
         >>> dict(labels.iter_rows())[3011]
         'Audit log'
     """
@@ -190,8 +191,10 @@ def resolve_event_codes(df: pl.DataFrame, events: Events) -> list[int]:
         ValueError: a name that matches no event type in the frame; the message lists them.
 
     Example:
-        >>> resolve_event_codes(df, ["WhatsApp Message", 2001])
-        [222, 2001]
+        >>> import lsq_analysis as lsq
+        >>> from lsq_analysis.analysis import resolve_event_codes
+        >>> resolve_event_codes(lsq.load_sample(), ["WhatsApp Message", "audit log", 2001])
+        [222, 2001, 3011]
     """
     wanted = _as_list(events)
     codes: set[int] = set()
@@ -286,9 +289,11 @@ def filter_activities(
         The matching rows, in the frame's order.
 
     Example:
-        >>> df = load_sample()
-        >>> filter_activities(df, events="Email Opened", start="2025-03-01").height
-        4
+        >>> import lsq_analysis as lsq
+        >>> from lsq_analysis.analysis import filter_activities
+        >>> opened = filter_activities(lsq.load_sample(), events="Email Opened", start="2025-03-01")
+        >>> set(opened["event_code"]), opened["created_on"].dt.month().min()
+        ({0}, 3)
     """
     _require(df, ["lead_id", "event_code", "event_name", "created_on"], "filter_activities")
     return _filter_lazy(df, leads, events, start, end).collect()
@@ -394,7 +399,8 @@ def score_over_time(
         bucket), ``cumulative_score``.
 
     Example:
-        >>> daily = score_over_time(load_sample(), every="1d")
+        >>> import lsq_analysis as lsq
+        >>> daily = lsq.score_over_time(lsq.load_sample(), every="1d")
         >>> daily.columns
         ['lead_id', 'created_on', 'n_activities', 'score', 'cumulative_score']
     """
@@ -445,7 +451,10 @@ def score_by_event(
         the sum is 0), sorted by total score (highest first), then code.
 
     Example:
-        >>> score_by_event(load_sample()).select("event", "total_score").head(3)
+        >>> import lsq_analysis as lsq
+        >>> by_event = lsq.score_by_event(lsq.load_sample())
+        >>> by_event["total_score"].is_sorted(descending=True)
+        True
     """
     base = _prepared(
         df, "score_by_event", ["activity_score"], leads, events, start, end, ordered=False
@@ -510,7 +519,10 @@ def event_counts(
         The key columns, then ``count`` (Int64), sorted by the keys.
 
     Example:
-        >>> event_counts(load_sample(), by=["event"], every="1w").head()
+        >>> import lsq_analysis as lsq
+        >>> weekly = lsq.event_counts(lsq.load_sample(), by=["event"], every="1w")
+        >>> weekly.columns
+        ['event', 'created_on', 'count']
     """
     _check_zone(tz)
     keys = [by] if isinstance(by, str) else list(by)
@@ -571,7 +583,12 @@ def lead_summary(
         activity (all descending), then lead id.
 
     Example:
-        >>> lead_summary(load_sample()).select("lead_id", "total_score", "days_since_last")
+        >>> import lsq_analysis as lsq
+        >>> summary = lsq.lead_summary(lsq.load_sample(), now="2025-07-01")
+        >>> summary.columns[:4]
+        ['lead_id', 'first_activity', 'last_activity', 'n_activities']
+        >>> bool((summary["days_since_last"] > 0).all())
+        True
     """
     _check_zone(tz)
     if now is None:
@@ -680,8 +697,10 @@ def gaps(
         (Duration), ``gap_hours`` (Float64); sorted by lead and time.
 
     Example:
-        >>> g = gaps(load_sample())
-        >>> g.group_by("lead_id").agg(pl.col("gap_hours").max())
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> lsq.gaps(df).height == df.height - df["lead_id"].n_unique()
+        True
     """
     labels = event_labels(df)
     out = _pairs(df, "gaps", leads, events, start, end).with_columns(
@@ -725,7 +744,10 @@ def transitions(
         ``median_gap_hours``; sorted by count (highest first), then codes.
 
     Example:
-        >>> transitions(load_sample()).head(5)
+        >>> import lsq_analysis as lsq
+        >>> moves = lsq.transitions(lsq.load_sample())
+        >>> moves["count"].is_sorted(descending=True)
+        True
     """
     labels = event_labels(df)
     out = (
@@ -784,8 +806,11 @@ def sessions(
         and start.
 
     Example:
-        >>> s = sessions(load_sample(), gap="1h")
-        >>> s.group_by("lead_id").agg(pl.len().alias("n_sessions"))
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> visits = lsq.sessions(df, gap="1h")
+        >>> int(visits["n_activities"].sum()) == df.height
+        True
     """
     pause = _to_timedelta(gap, "gap")
     # collected first: the sorted frame makes the rest cheap (lazily it was 5x slower)
@@ -963,8 +988,11 @@ def funnel(
         ``median_hours_from_previous`` and ``median_hours_from_first``.
 
     Example:
-        >>> funnel(df, ["Lead Capture", "Email Opened", "Payment Done"], within="30d")
-        ... # doctest: +SKIP
+        >>> import lsq_analysis as lsq
+        >>> steps = ["Lead Capture", "Email Opened"]
+        >>> result = lsq.funnel(lsq.load_sample(), steps, within="30d")
+        >>> result["step"].to_list(), result["conversion_from_first"][0]
+        ([1, 2], 1.0)
     """
     codes = _step_codes(df, steps)
     labels = dict(event_labels(df).iter_rows())
@@ -1033,8 +1061,10 @@ def time_to_event(
         sorted by lead id.
 
     Example:
-        >>> t = time_to_event(load_sample(), "Lead Capture", "Email Opened")
-        >>> t["hours"].median()
+        >>> import lsq_analysis as lsq
+        >>> waits = lsq.time_to_event(lsq.load_sample(), "Lead Capture", "Email Opened")
+        >>> waits.columns
+        ['lead_id', 'start_time', 'end_time', 'time_to_event', 'hours']
     """
     codes = _step_codes(df, [start_event, end_event])
     times = _step_times(df, codes, None, "time_to_event", leads, events, start, end)
@@ -1075,7 +1105,8 @@ def activity_heatmap_data(
         and hour.
 
     Example:
-        >>> grid = activity_heatmap_data(load_sample(), tz="Asia/Kolkata")
+        >>> import lsq_analysis as lsq
+        >>> grid = lsq.activity_heatmap_data(lsq.load_sample(), tz="Asia/Kolkata")
         >>> grid.height
         168
     """

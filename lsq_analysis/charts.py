@@ -93,8 +93,12 @@ def event_colors(df: pl.DataFrame) -> dict[str, str]:
         plotting parts of the frame.
 
     Example:
-        >>> colors = event_colors(load_sample())
-        >>> fig = timeline(some_leads_frame, color_map=colors)
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> colors = lsq.event_colors(df)
+        >>> fig = lsq.timeline(df, leads=df["lead_id"][0], color_map=colors)
+        >>> fig.data[0].marker.color == colors[fig.data[0].name]
+        True
     """
     labels = event_labels(df)["event"].to_list()
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
@@ -286,8 +290,9 @@ def timeline(
         ISO times in ``tz``. x axis ``"Time (<tz>)"``, y axis ``"Lead"``.
 
     Example:
-        >>> df = load_sample()
-        >>> fig = timeline(df, leads=df["lead_id"][0], tz="Asia/Kolkata")
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> fig = lsq.timeline(df, leads=df["lead_id"][0], tz="Asia/Kolkata")
         >>> fig.layout.xaxis.title.text
         'Time (Asia/Kolkata)'
     """
@@ -494,8 +499,10 @@ def score_chart(
         ValueError: an unknown ``kind``.
 
     Example:
-        >>> fig = score_chart(load_sample(), leads=some_ids, tz="Asia/Kolkata")
-        >>> [trace.name for trace in fig.data] == list(some_ids)
+        >>> import lsq_analysis as lsq
+        >>> fig = lsq.score_chart(lsq.load_sample(), max_leads=3, tz="Asia/Kolkata")
+        >>> len(fig.data), fig.layout.xaxis.title.text
+        (3, 'Time (Asia/Kolkata)')
     """
     if kind == "by_event":
         return _score_by_event_chart(df, leads, events, start, end, color_map, title)
@@ -638,7 +645,8 @@ def event_mix(
         activities (%)"``).
 
     Example:
-        >>> fig = event_mix(load_sample(), every="1w", tz="Asia/Kolkata")
+        >>> import lsq_analysis as lsq
+        >>> fig = lsq.event_mix(lsq.load_sample(), every="1w", tz="Asia/Kolkata")
         >>> fig.layout.barmode
         'stack'
     """
@@ -742,7 +750,8 @@ def activity_heatmap(
         ``"Mon"`` ... ``"Sun"``; x axis ``"Hour of day (<tz>)"``, y axis ``"Weekday"``.
 
     Example:
-        >>> fig = activity_heatmap(load_sample(), tz="Asia/Kolkata")
+        >>> import lsq_analysis as lsq
+        >>> fig = lsq.activity_heatmap(lsq.load_sample(), tz="Asia/Kolkata")
         >>> len(fig.data[0].z), len(fig.data[0].z[0])
         (7, 24)
     """
@@ -798,8 +807,11 @@ def funnel_chart(
         hover the median time from the previous step. y axis ``"Step"``.
 
     Example:
-        >>> fig = funnel_chart(load_sample(), ["Lead Capture", "Email Opened"], within="30d")
-        >>> list(fig.data[0].x)  # leads at each step
+        >>> import lsq_analysis as lsq
+        >>> steps = ["Lead Capture", "Email Opened"]
+        >>> fig = lsq.funnel_chart(lsq.load_sample(), steps, within="30d")
+        >>> list(fig.data[0].y)
+        ['1. Lead Capture', '2. Email Opened']
     """
     data = analysis.funnel(df, steps, within, leads=leads, events=events, start=start, end=end)
     names = [f"{k}. {label}" for k, label in zip(data["step"], data["event"], strict=True)]
@@ -860,7 +872,8 @@ def transition_chart(
         count), most frequent first.
 
     Example:
-        >>> fig = transition_chart(load_sample(), top=10)
+        >>> import lsq_analysis as lsq
+        >>> fig = lsq.transition_chart(lsq.load_sample(), top=10)
         >>> len(fig.data[0].link.value) <= 10
         True
     """

@@ -457,3 +457,12 @@ def test_sample_smoke() -> None:
     if an.LOG_EVENT_CODE in labels:
         assert labels[an.LOG_EVENT_CODE] == an.LOG_EVENT_LABEL
     assert an.sessions(sample)["n_activities"].sum() == sample.height
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    pytest.importorskip("lsq_analysis.frames")
+    result = doctest.testmod(an, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 13
+    assert result.failed == 0

@@ -343,3 +343,12 @@ def test_sample_smoke() -> None:
     assert sum(len(trace.x) for trace in whole.data) == sample.height
     for fig in (ch.event_mix(sample, every="1w"), ch.activity_heatmap(sample)):
         assert len(fig.to_json()) < 10_000_000
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    pytest.importorskip("lsq_analysis.frames")
+    result = doctest.testmod(ch, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 7
+    assert result.failed == 0
