@@ -141,6 +141,8 @@ def event_labels(df: pl.DataFrame) -> pl.DataFrame:
     The label of a code is its most common ``event_name`` (ties: the first in sort order);
     audit-log rows (code 3011) are labelled ``"Audit log"``, since their ``event_name`` names
     the activity type they changed. A code without any name is labelled ``"Event <code>"``.
+    Labels are unique: when two codes would share one, each gets its code appended
+    (``"Webinar (205)"``, ``"Webinar (12000)"``), so charts never merge two event types.
 
     Args:
         df: the expanded activity frame.
@@ -168,6 +170,12 @@ def event_labels(df: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit(LOG_EVENT_LABEL))
             .when(pl.col("event").is_null())
             .then(pl.lit("Event ") + pl.col("event_code").cast(pl.Utf8))
+            .otherwise(pl.col("event"))
+            .alias("event")
+        )
+        .with_columns(
+            pl.when(pl.len().over("event") > 1)
+            .then(pl.col("event") + " (" + pl.col("event_code").cast(pl.Utf8) + ")")
             .otherwise(pl.col("event"))
             .alias("event")
         )

@@ -382,9 +382,9 @@ def _event_traces(
     label_of = dict(labels.iter_rows())
     traces = []
     parts = points.partition_by("event_code", as_dict=True)
-    for (code,) in sorted(parts, key=lambda key: key[0]):
+    for (code,) in sorted(parts, key=lambda key: (key[0] is None, key[0] or 0)):
         part = parts[(code,)]
-        label = label_of.get(code, f"Event {code}")
+        label = "Unknown event" if code is None else label_of.get(code, f"Event {code}")
         style = dict(marker)
         style["color"] = colors.get(label, "#888")
         if "size" in part.columns:
@@ -399,7 +399,7 @@ def _event_traces(
                 marker=style,
                 customdata=part.select(customdata).to_numpy(),
                 hovertemplate=hovertemplate,
-                meta={"event_code": int(code)},
+                meta={"event_code": None if code is None else int(code)},
             )
         )
     return traces

@@ -104,6 +104,19 @@ def test_event_label_is_the_most_common_name_of_a_code() -> None:
     assert dict(an.event_labels(make_frame(rows)).iter_rows()) == {5: "New name", 6: "Event 6"}
 
 
+def test_event_labels_are_unique() -> None:
+    rows = [
+        ("A", "x1", 205, "Webinar", "Inbound", 0, t(1, 1)),
+        ("A", "x2", 12000, "Webinar", "Inbound", 0, t(1, 2)),
+        ("A", "x3", 3011, "Webinar", "Logs", 0, t(1, 3)),
+    ]
+    frame = make_frame(rows)
+    labels = dict(an.event_labels(frame).iter_rows())
+    assert labels == {205: "Webinar (205)", 12000: "Webinar (12000)", 3011: "Audit log"}
+    assert an.resolve_event_codes(frame, "Webinar") == [205, 12000]
+    assert an.resolve_event_codes(frame, "webinar (12000)") == [12000]
+
+
 def test_event_names_select_codes_not_audit_log_twins(df: pl.DataFrame) -> None:
     assert an.resolve_event_codes(df, "WhatsApp Message") == [222]
     assert an.resolve_event_codes(df, ["audit log", "2001", 0]) == [0, 2001, 3011]

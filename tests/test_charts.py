@@ -135,6 +135,13 @@ def test_timeline_filters_and_empty(df: pl.DataFrame) -> None:
     assert empty.layout.xaxis.title.text == "Time (UTC)"
 
 
+def test_timeline_survives_a_row_without_event_code() -> None:
+    rows = [*ROWS[:2], ("A", "a9", None, None, 0, t(4, 12))]
+    fig = ch.timeline(make_frame(rows))
+    assert [trace.name for trace in fig.data] == ["Audit log", "Payment Done", "Unknown event"]
+    assert fig.data[-1].meta == {"event_code": None}
+
+
 def test_timeline_aggregates_into_the_finest_bucket_that_fits(df: pl.DataFrame) -> None:
     # distinct (lead, event, bucket): 10 per hour, 6 hours, day and week; 9 per month
     fig = ch.timeline(df, max_points=9)
