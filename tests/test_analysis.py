@@ -20,9 +20,12 @@ frame's order, so A's sorted order is a1, a2, a3(3011), a3(222), a5.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lsq_analysis import analysis as an
 
@@ -50,7 +53,8 @@ ROWS = [
 
 def make_frame(rows: list[tuple] = ROWS) -> pl.DataFrame:
     """A frame with the expanded frame's core columns and a few expanded ones."""
-    lead, ident, code, name, kind, score, when = (list(c) for c in zip(*rows, strict=True))
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(7)]
+    lead, ident, code, name, kind, score, when = columns
     n = len(rows)
     return pl.DataFrame(
         {
@@ -479,3 +483,97 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(an, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 13
     assert result.failed == 0
+
+
+# ---------------------------------------------------------------------------- against brute force
+
+CODES = [0, 23, 222, 12000]
+NAMES = {0: "Email Opened", 23: "Lead Capture", 222: "WhatsApp Message", 12000: "Payment Done"}
+random_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "B", "C"]),
+        st.sampled_from(CODES),
+        st.integers(0, 20),  # hours after 1 March; repeats make ties
+    ),
+    max_size=25,
+)
+
+
+def frame_of(rows: list[tuple[str, int, int]]) -> pl.DataFrame:
+    return make_frame(
+        [
+            (lead, f"x{i}", code, NAMES[code], "Inbound", 1, t(1, 0) + dt.timedelta(hours=h))
+            for i, (lead, code, h) in enumerate(rows)
+        ]
+    )
+
+
+def brute_funnel(rows, steps, within):
+    """Per lead: the path reaching furthest (earliest start on a tie), as lists of hours."""
+    best = {}
+    for lead in sorted({r[0] for r in rows}):
+        mine = sorted(
+            ((h, i, code) for i, (ld, code, h) in enumerate(rows) if ld == lead),
+        )
+        paths = []
+        for k, (h0, _, code0) in enumerate(mine):
+            if code0 != steps[0]:
+                continue
+            path, at = [h0], k
+            for step in steps[1:]:
+                nxt = next(
+                    (j for j in range(at + 1, len(mine)) if mine[j][2] == step),
+                    None,
+                )
+                if nxt is None or (within is not None and mine[nxt][0] - h0 > within):
+                    break
+                path.append(mine[nxt][0])
+                at = nxt
+            paths.append(path)
+            if within is None:
+                break  # the first start is the one counted without a window
+        if paths:
+            best[lead] = max(paths, key=len)  # max() keeps the first (earliest) on a tie
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=random_rows,
+    steps=st.lists(st.sampled_from(CODES), min_size=1, max_size=3),
+    within=st.sampled_from([None, 0, 3, 10]),
+)
+def test_funnel_matches_brute_force(rows, steps, within) -> None:
+    out = an.funnel(
+        frame_of(rows), steps, within=None if within is None else dt.timedelta(hours=within)
+    )
+    paths = brute_funnel(rows, steps, within)
+    expected = [sum(len(p) >= k for p in paths.values()) for k in range(1, len(steps) + 1)]
+    assert out["n_leads"].to_list() == expected
+    for k in range(2, len(steps) + 1):
+        waits = [p[k - 1] - p[k - 2] for p in paths.values() if len(p) >= k]
+        got = out["median_hours_from_previous"][k - 1]
+        if waits:
+            assert got == pytest.approx(float(pl.Series(waits).median()))
+        else:
+            assert got is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=random_rows, gap=st.integers(0, 5))
+def test_sessions_and_gaps_match_brute_force(rows, gap) -> None:
+    frame = frame_of(rows)
+    out = an.sessions(frame, gap=dt.timedelta(hours=gap))
+    expected = []
+    for lead in sorted({r[0] for r in rows}):
+        hours_ = sorted(h for ld, _, h in rows if ld == lead)
+        sizes = [1]
+        for before, after in itertools.pairwise(hours_):
+            if after - before > gap:
+                sizes.append(1)
+            else:
+                sizes[-1] += 1
+        expected += [(lead, n) for n in sizes]
+    assert out.select("lead_id", "n_activities").rows() == expected
+    assert an.gaps(frame).height == len(rows) - len({r[0] for r in rows})
+    assert an.transitions(frame)["count"].sum() == an.gaps(frame).height
