@@ -473,9 +473,9 @@ def run_fetch(
         store.update_cache(
             {lead: o.frame for lead, o in outcomes.items()},
             {lead: o.record for lead, o in outcomes.items() if o.record is not None},
+            order=leads,
         )
-        readable = [lead for lead in leads if lead in outcomes or lead in store]
-        frame = store.frame(readable, event=code)
+        frame = store.frame(leads, event=code)  # leads that failed and were never stored: none
     else:
         frame = _concat(
             [outcomes[lead].frame for lead in leads if lead in outcomes] or [_expand([], "")]

@@ -79,7 +79,18 @@ _INDEX_SCHEMA: dict[str, pl.DataType] = {
     "token": pl.String(),
     "fetched_at": pl.Datetime("us", "UTC"),
     "activities": pl.Int64(),
+    "offset": pl.Int64(),
 }
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One lead in the cache index: the raw file it was built from and where its rows are."""
+
+    token: str
+    fetched_at: datetime
+    activities: int
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -494,12 +505,10 @@ class ActivityStore:
             return None
         return self._record(lead, self._token(st), self._read_index())
 
-    def _record(
-        self, lead: str, token: str, index: dict[str, tuple[str, datetime, int]]
-    ) -> LeadRecord:
-        if lead in index and index[lead][0] == token:
-            _, when, count = index[lead]
-            return LeadRecord(lead, when, count, token)
+    def _record(self, lead: str, token: str, index: dict[str, _Entry]) -> LeadRecord:
+        entry = index.get(lead)
+        if entry is not None and entry.token == token:
+            return LeadRecord(lead, entry.fetched_at, entry.activities, token)
         path = self.lead_path(lead)
         try:
             meta = pl.read_parquet_metadata(path)
@@ -546,7 +555,7 @@ class ActivityStore:
                 "fetched_at": [r.fetched_at for r in records if r],
                 "activities": [r.activities for r in records if r],
             },
-            schema={k: v for k, v in _INDEX_SCHEMA.items() if k != "token"},
+            schema={k: v for k, v in _INDEX_SCHEMA.items() if k not in ("token", "offset")},
         )
 
     def plan(
@@ -576,8 +585,9 @@ class ActivityStore:
             if age is None:
                 fresh.append(raw_lead)
                 continue
-            if lead in index and index[lead][0] == token:
-                when = index[lead][1]
+            entry = index.get(lead)
+            if entry is not None and entry.token == token:
+                when = entry.fetched_at
             else:
                 when = self._record(lead, token, index).fetched_at
             (fresh if now - when < age else stale).append(raw_lead)
@@ -589,26 +599,40 @@ class ActivityStore:
 
         return {"lsq_store_version": str(STORE_VERSION), "lsq_analysis_version": __version__}
 
-    def _read_index(self) -> dict[str, tuple[str, datetime, int]]:
+    def _read_index(self) -> dict[str, _Entry]:
+        """The cache index, in cache row order; empty unless it matches the cache file."""
+        cache_id = self._cache_id()
+        if cache_id is None:
+            return {}
         path = self.path / _CACHE / _INDEX_FILE
         try:
-            meta = pl.read_parquet_metadata(path)
-            if any(meta.get(k) != v for k, v in self._cache_meta().items()):
-                return {}
+            if pl.read_parquet_metadata(path).get("cache_id") != cache_id:
+                return {}  # written by a run killed between the cache and its index
             df = pl.read_parquet(path)
-        except FileNotFoundError:
-            return {}
-        except Exception:  # a damaged index only costs a rebuild
+        except Exception:  # missing or damaged: the cache is rebuilt
             return {}
         return {
-            lead: (token, when, count)
-            for lead, token, when, count in zip(
-                df["lead_id"], df["token"], df["fetched_at"], df["activities"], strict=True
+            lead: _Entry(token, when, count, offset)
+            for lead, token, when, count, offset in zip(
+                df["lead_id"], df["token"], df["fetched_at"], df["activities"], df["offset"],
+                strict=True,
             )
-        }
+        }  # fmt: skip
 
-    def _expand_leads(self, leads: Sequence[str]) -> tuple[pl.DataFrame, dict[str, LeadRecord]]:
-        """Expand the raw files of some leads (used when the cache lags the raw files)."""
+    def _cache_id(self) -> str | None:
+        """The id of the cache file, if it is readable and was written by this version."""
+        try:
+            meta = pl.read_parquet_metadata(self.path / _CACHE / _CACHE_FILE)
+        except Exception:  # missing or damaged: rebuilt from the raw files
+            return None
+        if any(meta.get(k) != v for k, v in self._cache_meta().items()):
+            return None
+        return meta.get("cache_id")
+
+    def _expand_leads(
+        self, leads: Sequence[str]
+    ) -> tuple[pl.DataFrame, dict[str, LeadRecord], list[str]]:
+        """Expand the raw files of some leads; returns the frame, records and lead order."""
         from .frames import activities_frame
 
         pieces: list[pl.DataFrame] = []
@@ -630,7 +654,7 @@ class ActivityStore:
             pieces.append(rows.select("activity"))
             lead_col.append(pl.repeat(lead, rows.height, eager=True, dtype=pl.String))
         if not pieces:
-            return activities_frame([]), records
+            return activities_frame([]), records, []
         raw = pl.concat(pieces)["activity"]
         expanded = activities_frame(raw)
         if expanded.height != raw.len():
@@ -639,48 +663,41 @@ class ActivityStore:
                 f"{raw.len()} stored activities; the store's cache was not updated."
             )
         keys = pl.concat(lead_col)
-        return expanded.with_columns(pl.coalesce(pl.col("lead_id"), keys).alias("lead_id")), records
+        expanded = expanded.with_columns(pl.coalesce(pl.col("lead_id"), keys).alias("lead_id"))
+        return expanded, records, list(records)
 
-    def _write_cache(self, frame: pl.DataFrame, records: Mapping[str, LeadRecord]) -> None:
-        frame = frame.sort("lead_id", maintain_order=True)
+    def _write_cache(
+        self, frame: pl.DataFrame, order: Sequence[str], records: Mapping[str, LeadRecord]
+    ) -> None:
+        """Write the cache (rows grouped by lead, in ``order``), then its index."""
+        cache_id = uuid.uuid4().hex
+        meta = {**self._cache_meta(), "cache_id": cache_id}
         self._atomic_write_parquet(
             self.path / _CACHE / _CACHE_FILE,
             frame,
-            metadata=self._cache_meta(),
+            metadata=meta,
             compression="lz4",
             row_group_size=64_000,
         )
+        offsets, offset = [], 0
+        for lead in order:
+            offsets.append(offset)
+            offset += records[lead].activities
         index = pl.DataFrame(
             {
-                "lead_id": list(records),
-                "token": [r.token for r in records.values()],
-                "fetched_at": [r.fetched_at for r in records.values()],
-                "activities": [r.activities for r in records.values()],
+                "lead_id": list(order),
+                "token": [records[lead].token for lead in order],
+                "fetched_at": [records[lead].fetched_at for lead in order],
+                "activities": [records[lead].activities for lead in order],
+                "offset": offsets,
             },
             schema=_INDEX_SCHEMA,
         )
-        self._atomic_write_parquet(
-            self.path / _CACHE / _INDEX_FILE, index, metadata=self._cache_meta()
-        )
-
-    def _cache_valid(self) -> bool:
-        """The cache file exists, has a readable footer and was written by this version."""
-        try:
-            meta = pl.read_parquet_metadata(self.path / _CACHE / _CACHE_FILE)
-        except Exception:  # missing or damaged: rebuilt from the raw files
-            return False
-        return all(meta.get(k) == v for k, v in self._cache_meta().items())
+        self._atomic_write_parquet(self.path / _CACHE / _INDEX_FILE, index, metadata=meta)
 
     def _read_cache(self) -> pl.DataFrame | None:
-        path = self.path / _CACHE / _CACHE_FILE
         try:
-            if any(
-                pl.read_parquet_metadata(path).get(k) != v for k, v in self._cache_meta().items()
-            ):
-                return None
-            return pl.read_parquet(path)
-        except FileNotFoundError:
-            return None
+            return pl.read_parquet(self.path / _CACHE / _CACHE_FILE)
         except Exception:  # a damaged cache only costs a rebuild from the raw files
             return None
 
@@ -688,63 +705,86 @@ class ActivityStore:
         self,
         expanded: Mapping[str, pl.DataFrame] | None = None,
         records: Mapping[str, LeadRecord] | None = None,
+        *,
+        order: Sequence[str] | None = None,
     ) -> None:
         """Bring the expanded cache up to date with the raw files.
 
         ``expanded``/``records`` (lead -> frame / record, as returned by
         :meth:`write_lead`) let a fetch hand over frames it already expanded; every other
-        lead whose raw file changed is expanded again from its raw file.
+        lead whose raw file changed is expanded again from its raw file. When the cache is
+        rewritten, the leads in ``order`` come first, in that order, so that reading them
+        back in that order costs no reordering.
 
         Example:
             >>> store.update_cache()
         """
-        with self._lock:
-            self._sync(dict(expanded or {}), dict(records or {}))
+        self._sync(dict(expanded or {}), dict(records or {}), order)
 
     def _sync(
         self,
         given: dict[str, pl.DataFrame] | None = None,
         given_records: dict[str, LeadRecord] | None = None,
+        order: Sequence[str] | None = None,
     ) -> bool:
-        """Rebuild the cache for every lead whose raw file differs from the index."""
+        """Rebuild the cache if any lead's raw file differs from what the cache was built from."""
         given = given or {}
         given_records = given_records or {}
         with self._lock:
             current = self._list_raw()
-            cache_exists = self._cache_valid()
-            index = self._read_index() if cache_exists else {}
-            usable = {
+            index = self._read_index()
+            cache_ok = bool(index) or (not current and self._cache_id() is not None)
+            usable = [
                 lead
-                for lead, token in current.items()
-                if lead not in given and lead in index and index[lead][0] == token
-            }
+                for lead, entry in index.items()
+                if lead not in given and current.get(lead) == entry.token
+            ]
             handed = {
                 lead: frame
                 for lead, frame in given.items()
-                if lead in given_records and current.get(lead) == given_records[lead].token
+                if lead in given_records
+                and current.get(lead) == given_records[lead].token
+                and frame.height == given_records[lead].activities
             }
-            todo = [lead for lead in current if lead not in usable and lead not in handed]
-            if cache_exists and not todo and not handed and set(index) == usable:
+            done = set(usable) | set(handed)
+            todo = sorted(lead for lead in current if lead not in done)
+            if cache_ok and not todo and not handed and len(usable) == len(index):
                 return False
             old = self._read_cache() if usable else None
             if usable and old is None:  # the cache file is damaged: rebuild it all
-                todo = [lead for lead in current if lead not in handed]
-                usable = set()
+                todo = sorted(lead for lead in current if lead not in handed)
+                usable = []
+            # Stack the pieces, noting where each lead's rows start in the stack.
             pieces: list[pl.DataFrame] = []
             records: dict[str, LeadRecord] = {}
+            starts: dict[str, int] = {}
+            base = 0
             if old is not None:
-                pieces.append(old.filter(pl.col("lead_id").is_in(sorted(usable))))
+                pieces.append(old)
                 for lead in usable:
-                    token, when, count = index[lead]
-                    records[lead] = LeadRecord(lead, when, count, token)
+                    entry = index[lead]
+                    starts[lead] = entry.offset
+                    records[lead] = LeadRecord(
+                        lead, entry.fetched_at, entry.activities, entry.token
+                    )
+                base = old.height
             for lead, frame in handed.items():
                 pieces.append(frame)
+                starts[lead] = base
                 records[lead] = given_records[lead]
+                base += frame.height
             if todo or not pieces:
-                frame, todo_records = self._expand_leads(todo)
+                frame, todo_records, todo_order = self._expand_leads(todo)
                 pieces.append(frame)
-                records.update(todo_records)
-            self._write_cache(_concat(pieces), records)
+                for lead in todo_order:
+                    starts[lead] = base
+                    records[lead] = todo_records[lead]
+                    base += todo_records[lead].activities
+            stacked = _concat(pieces)
+            first = [_normalise_lead(x) for x in order or ()]
+            final = list(dict.fromkeys([x for x in first if x in records] + list(usable)))
+            final += sorted(lead for lead in records if lead not in set(final))
+            self._write_cache(_take(stacked, final, starts, records), final, records)
             return True
 
     # ------------------------------------------------------------------ reads
@@ -763,7 +803,8 @@ class ActivityStore:
         """Everything stored (or the given leads, in their order), expanded.
 
         Args:
-            leads: only these leads, in this order (default: all, sorted by lead id).
+            leads: only these leads, in this order; leads not stored are skipped. Default:
+                every lead, in the order they were last fetched (then by lead id).
             event: only activities with this event code.
 
         With ``leads`` or ``event``, expanded columns that are empty for the rows
@@ -774,23 +815,28 @@ class ActivityStore:
             >>> store.frame([lead_id], event=21).height
             3
         """
-        lf = self.scan()
-        if event is not None:
-            lf = lf.filter(pl.col("event_code") == event)
+        self._sync()
+        path = self.path / _CACHE / _CACHE_FILE
         if leads is None:
-            return lf.collect() if event is None else _drop_empty_extras(lf.collect())
-        wanted = [_normalise_lead(lead) for lead in leads]
-        order = pl.LazyFrame(
-            {"lead_id": wanted, "__order": list(range(len(wanted)))},
-            schema={"lead_id": pl.String, "__order": pl.Int64},
-        )
-        return _drop_empty_extras(
-            lf.filter(pl.col("lead_id").is_in(wanted))
-            .join(order, on="lead_id", how="left", maintain_order="left")
-            .sort("__order", maintain_order=True)
-            .drop("__order")
-            .collect()
-        )
+            frame = pl.read_parquet(path)
+        else:
+            index = self._read_index()
+            wanted = [lead for lead in map(_normalise_lead, leads) if lead in index]
+            stored = list(index)
+            first = stored.index(wanted[0]) if wanted else 0
+            if stored[first : first + len(wanted)] == wanted:  # one run of the cache: a slice
+                offset = index[wanted[0]].offset if wanted else 0
+                rows = sum(index[lead].activities for lead in wanted)
+                frame = pl.scan_parquet(path).slice(offset, rows).collect()
+            else:
+                starts = {lead: entry.offset for lead, entry in index.items()}
+                counts = {lead: entry.activities for lead, entry in index.items()}
+                frame = _take(pl.read_parquet(path), wanted, starts, counts)
+        if event is not None:
+            frame = frame.filter(pl.col("event_code") == event)
+        if leads is None and event is None:
+            return frame
+        return _drop_empty_extras(frame)
 
     def scan_raw(self) -> pl.LazyFrame:
         """The raw rows of every stored lead, with ``lead_id`` from the partition.
@@ -802,6 +848,36 @@ class ActivityStore:
         if not files:
             return pl.LazyFrame(schema={"lead_id": pl.String, **RAW_SCHEMA})
         return pl.scan_parquet(files, hive_partitioning=True).select("lead_id", *list(RAW_SCHEMA))
+
+
+def _take(
+    frame: pl.DataFrame,
+    leads: Sequence[str],
+    starts: Mapping[str, int],
+    counts: Mapping[str, LeadRecord] | Mapping[str, int],
+) -> pl.DataFrame:
+    """The rows of ``leads`` (each a run of ``counts[lead]`` rows from ``starts[lead]``)."""
+    spans = []
+    for lead in leads:
+        count = counts[lead]
+        spans.append((starts[lead], count.activities if isinstance(count, LeadRecord) else count))
+    position, in_order = 0, True
+    for start, n in spans:
+        if start != position:
+            in_order = False
+            break
+        position += n
+    if in_order and position == frame.height:
+        return frame  # already exactly these rows in this order
+    index = (
+        pl.DataFrame(
+            {"start": [s for s, _ in spans], "end": [s + n for s, n in spans]},
+            schema={"start": pl.Int64, "end": pl.Int64},
+        )
+        .select(pl.int_ranges("start", "end").explode().drop_nulls())
+        .to_series()
+    )
+    return frame[index]
 
 
 def _concat(pieces: list[pl.DataFrame]) -> pl.DataFrame:

@@ -99,6 +99,42 @@ def test_cache_is_rebuilt_for_leads_written_since(tmp_path: Path, sample) -> Non
     assert set(store.frame()["lead_id"]) == {leads[0]}
 
 
+def test_frame_of_leads_in_any_order(tmp_path: Path, sample) -> None:
+    store = ActivityStore(tmp_path)
+    for lead, acts in sample.items():
+        store.write_lead(lead, acts)
+    order = list(sample)
+    store.update_cache(order=order)  # the cache now holds the leads in this order
+
+    def ids(frame: pl.DataFrame) -> list[tuple[str, str, int]]:
+        return list(frame.select("lead_id", "activity_id", "event_code").iter_rows())
+
+    def expected(leads: list[str]) -> list[tuple[str, str, int]]:
+        return [(lead, a["Id"], a["EventCode"]) for lead in leads for a in sample[lead]]
+
+    for leads in (order, order[1:3], order[::-1], [order[2], order[0]], []):
+        assert ids(store.frame(leads)) == expected(leads), leads
+    missing = "99999999-2222-4333-8444-555555555555"
+    assert ids(store.frame([missing, order[0]])) == expected([order[0]])
+    assert ids(store.frame()) == expected(order)
+
+
+def test_index_from_another_cache_version_is_not_trusted(tmp_path: Path, sample) -> None:
+    a, b = sorted(sample)[:2]
+    store = ActivityStore(tmp_path)
+    store.write_lead(a, sample[a])
+    store.write_lead(b, sample[b])
+    store.update_cache(order=[a, b])
+    stale_index = (tmp_path / "cache" / "index.parquet").read_bytes()
+    store.update_cache(order=[b, a])
+    store.write_lead(b, sample[b][:2])
+    store.update_cache(order=[b, a])
+    # a run killed after writing the cache but before its index leaves an older index
+    (tmp_path / "cache" / "index.parquet").write_bytes(stale_index)
+    assert store.frame([a]).height == len(sample[a])
+    assert store.frame([b]).height == 2
+
+
 def test_damaged_cache_is_rebuilt_from_raw(tmp_path: Path, sample) -> None:
     lead = sorted(sample)[0]
     store = ActivityStore(tmp_path)
