@@ -284,13 +284,18 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
+def _key(value: Any) -> str:
+    # the Arrow reader cuts a name at a NUL character: keep the name whole
+    return (_text(value) or "").replace("\x00", "\ufffd")
+
+
 def _canonical_activity(activity: Any) -> dict:
     """Any activity-like value -> a dict the fast reader accepts (same meaning)."""
     if not isinstance(activity, Mapping):
         return {}
     out: dict[str, Any] = {}
     for raw_key, value in activity.items():
-        key = _text(raw_key) or ""
+        key = _key(raw_key)
         if key in out or key == _LEAD_KEY:
             continue
         if key == "Data":
@@ -302,13 +307,13 @@ def _canonical_activity(activity: Any) -> dict:
                     if isinstance(item, Mapping) and item.get("Key") is not None
                 ]
             if pairs is not None:
-                out["Data"] = [{"Key": _text(k), "Value": _text(v)} for k, v in pairs]
+                out["Data"] = [{"Key": _key(k), "Value": _text(v)} for k, v in pairs]
             continue
         if key == "ActivityFields":
             if isinstance(value, Mapping):
                 fields: dict[str, str | None] = {}
                 for k, v in value.items():
-                    fields.setdefault(_text(k) or "", _text(v))
+                    fields.setdefault(_key(k), _text(v))
                 out["ActivityFields"] = fields
             continue
         if key in _INT_KEYS:
@@ -523,6 +528,8 @@ def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
     # "&" may also arrive escaped as \u0026, a backslash as \\ or \u005c
     specials = any(b"&" in line or b"\\" in line or b"\\u00" in line for line in lines)
     try:
+        if any(b"\\u0000" in line for line in lines):
+            raise pa.ArrowInvalid("a NUL character: names need the careful way")
         table = _read(kind, lines)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         lines = _canonical_lines(kind, lines)
@@ -668,6 +675,8 @@ def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
     cols = [
         _to_text(fields.struct.field(f.name)).alias(f"fields.{f.name}") for f in fields.dtype.fields
     ]
+    if not cols:
+        return []
     frame = pl.DataFrame(cols)
     looks = frame.select(pl.all().str.contains(r"^\s*\{").any()).row(0)
     out: list[pl.Series] = []
@@ -675,6 +684,18 @@ def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
         out.append(col)
         if has_json:
             out.extend(_json_subkeys(col))
+    # a key with a dot ("a.b") can meet a sub-key of "a": the sub-key column gets a "_"
+    parents = {id(c) for c in cols}
+    names = {c.name for c in cols}
+    seen: set[str] = set()
+    for i, col in enumerate(out):
+        name = col.name
+        if id(col) not in parents:
+            while name in names or name in seen:
+                name += "_"
+        seen.add(name)
+        if name != col.name:
+            out[i] = col.alias(name)
     return out
 
 
@@ -737,11 +758,12 @@ def _decoded(s: pl.Series) -> pl.Series:
 
 # --------------------------------------------------------------------------- public API
 
-_NATURAL = re.compile(r"(\d+)")
+_NATURAL = re.compile(r"([0-9]+)")
 
 
 def _natural(text: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p.lower() for p in _NATURAL.split(text))
+    parts = _NATURAL.split(text)  # odd positions are the digit runs
+    return tuple((0, int(p), "") if i % 2 else (1, 0, p.lower()) for i, p in enumerate(parts))
 
 
 def _column_order(columns: Iterable[str]) -> list[str]:
