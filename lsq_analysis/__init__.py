@@ -53,6 +53,7 @@ from .frames import (
 )
 from .samples import load_sample, sample_activity_types, sample_responses, synthetic_activities
 from .store import ActivityStore
+from .widgets import DateRangePicker, EventPicker, LeadPicker, explore
 
 try:
     __version__ = version("lsq-analysis")
@@ -64,7 +65,10 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DateRangePicker",
+    "EventPicker",
     "FetchError",
+    "LeadPicker",
     "LeadSquaredError",
     "NotFoundError",
     "RateLimitError",
@@ -83,6 +87,7 @@ __all__ = [
     "event_labels",
     "event_mix",
     "event_view",
+    "explore",
     "fetch_activities",
     "fields_long",
     "funnel",

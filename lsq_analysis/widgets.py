@@ -45,7 +45,9 @@ __all__ = [
     "explore",
     "find_leads",
     "lead_index",
+    "score_points",
     "select_activities",
+    "timeline_points",
 ]
 
 # Expanded keys that hold a person's name or e-mail address, best first (matched
@@ -325,7 +327,8 @@ def _table_html(table: pl.DataFrame, *, total: int, max_chars: int = 160) -> str
     return (
         f"<div class='lsq-table-note'>{note}</div>"
         "<div style='max-height:320px;overflow:auto'>"
-        "<table class='lsq-activity-table' style='font-size:12px;border-collapse:collapse'>"
+        "<table class='lsq-activity-table' "
+        "style='font-size:12px;border-collapse:collapse;white-space:nowrap'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -383,7 +386,7 @@ def _lead_label(row: dict[str, Any]) -> str:
     last = row["last_activity"]
     when = last.strftime("%Y-%m-%d") if isinstance(last, dt.datetime) else "never"
     who = " · ".join(x for x in (row["name"], row["email"]) if x) or "(no name)"
-    return f"{who} · {row['lead_id'][:8]}… — {row['activities']:,} activities, last {when}"
+    return f"{row['activities']:,} activities · last {when} · {who} · {row['lead_id'][:8]}…"
 
 
 class _Syncing:
@@ -792,17 +795,146 @@ def _apply_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
         widget.layout.title = layout.get("title", {})
 
 
+def _event_colors(df: pl.DataFrame) -> dict[str, str]:
+    from .charts import event_colors
+
+    return event_colors(df)
+
+
+# Selections up to this many activities are drawn by updating the data arrays of existing
+# traces (fast); bigger ones take the charts' own figures (WebGL, aggregated), applied in place.
+FAST_POINTS = 5_000
+_HOVER_CHARS = 120
+_TIMELINE_HOVER = (
+    "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>lead %{y}"
+    "<br>score %{customdata[0]} · activity %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+)
+_SCORE_HOVER = (
+    "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>score %{customdata[1]:+d}"
+    "<br>cumulative %{y}<extra>%{fullData.name}</extra>"
+)
+_PALETTE = (
+    "#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A",
+    "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
+)  # fmt: skip
+
+
+def _iso_times(tz: str) -> pl.Expr:
+    """``created_on`` as ISO strings in ``tz`` with their offset, as the charts send times."""
+    return pl.col("created_on").dt.convert_time_zone(tz).dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+
+
+def _hover_fields(df: pl.DataFrame) -> pl.Expr:
+    """``key: value`` lines (HTML-escaped, shortened) of each row's non-empty expanded fields."""
+    schema = df.schema
+    columns = [c for c, t in schema.items() if _expanded_key(c) is not None and t == pl.String]
+    if columns and df.height:
+        nulls = df.select(columns).null_count().row(0)
+        columns = [c for c, n in zip(columns, nulls, strict=True) if n < df.height]
+    if not columns:
+        return pl.lit("")
+    parts = []
+    for column in columns:
+        value = pl.col(column).str.slice(0, _HOVER_CHARS)
+        value = (
+            value.str.replace_all("&", "&amp;", literal=True)
+            .str.replace_all("<", "&lt;", literal=True)
+            .str.replace_all(">", "&gt;", literal=True)
+            .str.replace_all("\n", " ", literal=True)
+        )
+        parts.append(pl.lit(f"{html.escape(column)}: ") + value)
+    return pl.concat_str(parts, separator="<br>", ignore_nulls=True).fill_null("")
+
+
+def timeline_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
+    """One row per activity as the explorer's timeline draws it (its headless twin).
+
+    Args:
+        activities: Selected activities (e.g. from :func:`select_activities`).
+        tz: Time zone of the ``time`` strings.
+
+    Returns:
+        ``lead_id``, ``event_code``, ``time`` (ISO in ``tz``), ``score``, ``activity_id``,
+        ``fields`` (the hover text of the non-empty expanded fields), oldest first.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> timeline_points(df.head(3)).columns[:3]
+        ['lead_id', 'event_code', 'time']
+    """
+    return activities.sort("created_on", nulls_last=True).select(
+        "lead_id",
+        "event_code",
+        _iso_times(tz).alias("time"),
+        pl.col("activity_score").cast(pl.Int64).fill_null(0).alias("score"),
+        pl.col("activity_id").fill_null(""),
+        _hover_fields(activities).alias("fields"),
+    )
+
+
+def score_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
+    """Each lead's cumulative score after each selected activity (the score chart's twin).
+
+    A thin layer over :func:`lsq_analysis.analysis.score_over_time`.
+
+    Returns:
+        ``lead_id``, ``time`` (ISO in ``tz``), ``event``, ``activity_score``,
+        ``cumulative_score``, by lead and time.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> score_points(lsq.load_sample().head(5))["cumulative_score"].is_sorted()
+        True
+    """
+    from .analysis import score_over_time
+
+    if activities.is_empty():
+        return pl.DataFrame(
+            schema={
+                "lead_id": pl.String,
+                "time": pl.String,
+                "event": pl.String,
+                "activity_score": pl.Int64,
+                "cumulative_score": pl.Int64,
+            }
+        )
+    scores = score_over_time(activities)
+    return scores.select(
+        "lead_id",
+        _iso_times(tz).alias("time"),
+        "event",
+        pl.col("activity_score").cast(pl.Int64).fill_null(0),
+        pl.col("cumulative_score").cast(pl.Int64),
+    )
+
+
+def _lead_order(activities: pl.DataFrame) -> list[str]:
+    """Leads by first activity, as the charts order the timeline's rows."""
+    return (
+        activities.group_by("lead_id")
+        .agg(pl.col("created_on").min().alias("first"))
+        .sort(["first", "lead_id"], nulls_last=True)["lead_id"]
+        .to_list()
+    )
+
+
 class Explorer(W.VBox):
     """Lead, event-type and date pickers wired to a timeline, a score chart and a table.
 
-    Built by :func:`explore`. A pick redraws the charts in place (``go.FigureWidget`` with
-    ``batch_update``), from the frame pre-partitioned by lead, so a redraw stays small whatever
-    the size of the frame.
+    Built by :func:`explore`. The frame is sorted by lead once, so a lead's activities are a
+    zero-copy slice. The two charts are ``go.FigureWidget`` s built once by
+    :func:`lsq_analysis.charts.timeline` and :func:`lsq_analysis.charts.score_chart` (one
+    trace per event type, one per lead); a pick then only replaces their data arrays in one
+    ``batch_update`` each, so a redraw stays small whatever the size of the frame. Selections
+    of more than :data:`FAST_POINTS` activities are drawn by the charts' own (aggregating)
+    figures instead.
 
     Attributes:
         lead_picker, event_picker, date_picker: The pickers.
         figures: ``{"timeline": FigureWidget, "score": FigureWidget}``.
-        frames: ``{"activities": what is shown, "table": the table's frame}``.
+        frames: ``{"activities": what is shown, "timeline": timeline_points(...),
+            "score": score_points(...), "table": the table's frame}``.
         last_redraw_seconds: How long the last redraw took.
 
     Example:
@@ -837,15 +969,19 @@ class Explorer(W.VBox):
         self.lead_picker.value = tuple(_as_tuple(leads)) if multiple else _as_tuple(leads)[0]
         self.event_picker = EventPicker(frame, value=events)
         self.date_picker = DateRangePicker(frame)
-        self._partition = _LeadPartition(frame)
         self.frames: dict[str, pl.DataFrame] = {}
-        self.figures: dict[str, go.FigureWidget] = {}
         self.last_redraw_seconds = 0.0
         self.status = W.HTML()
         self.table = W.HTML()
         self.status.add_class("lsq-explorer-status")
         self.table.add_class("lsq-table")
-        self._build_figures()
+        self.figures: dict[str, go.FigureWidget] = {
+            "timeline": go.FigureWidget(),
+            "score": go.FigureWidget(),
+        }
+        self.figures["timeline"].add_class("lsq-timeline")
+        self.figures["score"].add_class("lsq-score-chart")
+        self._use_frame(frame)
         left = W.VBox(
             [
                 W.HTML("<b>Leads</b>"),
@@ -853,10 +989,10 @@ class Explorer(W.VBox):
                 W.HTML("<b>Event types</b>"),
                 self.event_picker,
             ],
-            layout=W.Layout(width="38%", min_width="320px"),
+            layout=W.Layout(width="36%", min_width="300px"),
         )
         right = W.VBox(
-            [self.figures["timeline"], self.figures["score"]], layout=W.Layout(width="62%")
+            [self.figures["timeline"], self.figures["score"]], layout=W.Layout(width="64%")
         )
         super().__init__(
             children=[self.date_picker, W.HBox([left, right]), self.status, self.table]
@@ -867,31 +1003,47 @@ class Explorer(W.VBox):
         self.event_picker.observe(self._on_pick, "value")
         self.date_picker.observe(self._on_pick, "value")
 
+    # set-up ----------------------------------------------------------------------------------
+    def _use_frame(self, frame: pl.DataFrame) -> None:
+        """Partition the frame and give the charts their look: one trace per event type."""
+        self._partition = _LeadPartition(frame)
+        self._colors = _event_colors(frame)  # fixed, so a type keeps its colour across picks
+        self._build_pools()
+        self.refresh()
+
+    def _build_pools(self) -> None:
+        """Shape both figures for fast redraws (styles and layout from the charts module)."""
+        from .charts import score_chart, timeline
+
+        frame = self._partition.frame
+        one_per_type = frame.filter(pl.col("created_on").is_not_null()).unique(
+            "event_code", keep="first", maintain_order=True
+        )
+        pool = timeline(one_per_type, tz=self.tz, color_map=self._colors)
+        _apply_figure(self.figures["timeline"], pool)
+        self._slots = {
+            (trace.meta or {}).get("event_code"): index for index, trace in enumerate(pool.data)
+        }
+        first_lead = frame.slice(0, 1)
+        score = score_chart(first_lead, tz=self.tz)
+        _apply_figure(self.figures["score"], score)
+        self._score_style: dict[str, Any] = {"mode": "lines+markers", "line": {"shape": "hv"}}
+        if score.data:
+            style = score.data[0].to_plotly_json()
+            for key in ("x", "y", "customdata", "name", "legendgroup", "meta", "uid", "type"):
+                style.pop(key, None)
+            self._score_style = style
+        self._pools_ready = True
+
+    # picking ----------------------------------------------------------------------------------
     def _selection(self) -> pl.DataFrame:
         leads = _as_tuple(self.lead_picker.value)
         start, end = self.date_picker.value
         picked = self._partition.leads(leads)
         return select_activities(picked, events=self.event_picker.value, start=start, end=end)
 
-    def _charts(self, activities: pl.DataFrame) -> tuple[go.Figure, go.Figure]:
-        from .charts import score_chart, timeline
-
-        return timeline(activities, tz=self.tz), score_chart(activities, tz=self.tz)
-
-    def _build_figures(self) -> None:
-        activities = self._selection()
-        timeline_figure, score_figure = self._charts(activities)
-        self.figures = {
-            "timeline": go.FigureWidget(timeline_figure),
-            "score": go.FigureWidget(score_figure),
-        }
-        self.figures["timeline"].add_class("lsq-timeline")
-        self.figures["score"].add_class("lsq-score-chart")
-        self._show(activities, 0.0)
-
     def _on_frame(self, change: dict) -> None:
-        self._partition = _LeadPartition(self.lead_picker.frame)
-        self.refresh()
+        self._use_frame(self.lead_picker.frame)
 
     def _on_pick(self, change: dict) -> None:
         self.refresh()
@@ -904,25 +1056,95 @@ class Explorer(W.VBox):
         """
         started = time.perf_counter()
         activities = self._selection()
-        self.event_picker.set_counts(
-            event_type_counts(self._partition.leads(_as_tuple(self.lead_picker.value)))
+        picked_leads = self._partition.leads(_as_tuple(self.lead_picker.value))
+        self.event_picker.set_counts(event_type_counts(picked_leads))
+        points = timeline_points(activities, self.tz)
+        scores = score_points(activities, self.tz)
+        fast = activities.height <= FAST_POINTS and set(points["event_code"].unique()) <= set(
+            self._slots
         )
-        timeline_figure, score_figure = self._charts(activities)
-        _apply_figure(self.figures["timeline"], timeline_figure)
-        _apply_figure(self.figures["score"], score_figure)
+        if fast:
+            if not self._pools_ready:
+                self._build_pools()
+            self._draw_timeline(activities, points)
+            self._draw_scores(scores)
+        else:
+            from .charts import score_chart, timeline
+
+            _apply_figure(
+                self.figures["timeline"], timeline(activities, tz=self.tz, color_map=self._colors)
+            )
+            _apply_figure(self.figures["score"], score_chart(activities, tz=self.tz))
+            self._pools_ready = False
+        self.frames = {"activities": activities, "timeline": points, "score": scores}
         self._show(activities, time.perf_counter() - started)
+
+    def _draw_timeline(self, activities: pl.DataFrame, points: pl.DataFrame) -> None:
+        widget = self.figures["timeline"]
+        parts = points.partition_by("event_code", as_dict=True) if points.height else {}
+        leads = _lead_order(activities)
+        with widget.batch_update():
+            for code, index in self._slots.items():
+                trace = widget.data[index]
+                part = parts.get((code,))
+                if part is None:
+                    if trace.visible is not False:
+                        trace.update(x=[], y=[], customdata=[], visible=False)
+                    continue
+                trace.update(
+                    x=part["time"].to_list(),
+                    y=part["lead_id"].to_list(),
+                    customdata=part.select("score", "activity_id", "fields").rows(),
+                    visible=True,
+                    hovertemplate=_TIMELINE_HOVER,
+                )
+            widget.layout.update(
+                title={"text": f"Activity timeline ({activities.height:,} activities)"},
+                height=max(320, min(900, 140 + 26 * len(leads))),
+                annotations=[],
+            )
+            widget.layout.yaxis.update(type="category", categoryorder="array", categoryarray=leads)
+
+    def _draw_scores(self, scores: pl.DataFrame) -> None:
+        widget = self.figures["score"]
+        parts = scores.partition_by("lead_id", as_dict=True, maintain_order=True)
+        leads = [key[0] for key in parts]
+        missing = len(leads) - len(widget.data)
+        if missing > 0:
+            widget.add_traces([go.Scatter(**self._score_style) for _ in range(missing)])
+        with widget.batch_update():
+            for index, trace in enumerate(widget.data):
+                if index >= len(leads):
+                    if trace.visible is not False:
+                        trace.update(x=[], y=[], customdata=[], visible=False)
+                    continue
+                lead = leads[index]
+                part = parts[(lead,)]
+                color = _PALETTE[index % len(_PALETTE)]
+                trace.update(
+                    x=part["time"].to_list(),
+                    y=part["cumulative_score"].to_list(),
+                    customdata=part.select("event", "activity_score").rows(),
+                    name=lead,
+                    legendgroup=lead,
+                    meta={"lead_id": lead},
+                    visible=True,
+                    hovertemplate=_SCORE_HOVER,
+                    line={"color": color},
+                    marker={"color": color},
+                )
+            widget.layout.update(annotations=[])
 
     def _show(self, activities: pl.DataFrame, seconds: float) -> None:
         table = activity_table(activities, max_rows=self.max_table_rows)
-        self.frames = {"activities": activities, "table": table}
+        self.frames["table"] = table
         self.table.value = _table_html(table, total=activities.height)
         self.last_redraw_seconds = seconds
         leads = len(_as_tuple(self.lead_picker.value))
         self.status.value = (
             f"<small>{activities.height:,} activities of {leads} lead(s), "
-            f"{len(self.event_picker.value)} event type(s)"
-            + (f"; redrawn in {seconds * 1000:.0f} ms" if seconds else "")
-            + "</small>"
+            f"{len(self.event_picker.value)} event type(s); redrawn in {seconds * 1000:.0f} ms"
+            "</small>"
         )
 
 

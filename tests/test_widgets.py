@@ -15,6 +15,7 @@ from lsq_analysis.widgets import (
     activity_table,
     date_bounds,
     event_type_counts,
+    explore,
     find_leads,
     lead_index,
     select_activities,
@@ -177,8 +178,9 @@ def test_lead_picker_lists_candidates_with_count_and_last_activity(frame):
     picker = LeadPicker(frame)
     assert "lsq-lead-picker" in picker._dom_classes
     labels = [label for label, _ in picker.options.options]
-    assert labels[0].startswith("Asha Rao · asha.rao@example.com · a1111111")
-    assert "6 activities, last 2025-03-09" in labels[0]
+    assert (
+        labels[0] == "6 activities · last 2025-03-09 · Asha Rao · asha.rao@example.com · a1111111…"
+    )
     picker.search.value = "khan"
     assert [lead for _, lead in picker.options.options] == [BILAL]
     assert picker.value is None  # searching alone picks nothing
@@ -236,3 +238,50 @@ def test_date_range_picker(frame):
         picker.value = (dt.date(2025, 3, 5), dt.date(2025, 3, 1))
     picker.clear_button.click()
     assert picker.value == (None, None)
+
+
+# ---------------------------------------------------------------- the explorer
+
+
+def _visible(figure) -> list:
+    return [t for t in figure.data if t.visible is not False and t.x is not None and len(t.x)]
+
+
+def test_explorer_starts_on_the_most_active_lead(frame):
+    explorer = explore(frame)
+    assert "lsq-explorer" in explorer._dom_classes
+    assert explorer.lead_picker.value == (ASHA,)
+    activities = explorer.frames["activities"]
+    assert set(activities["lead_id"]) == {ASHA} and activities.height == 6
+    timeline = _visible(explorer.figures["timeline"])
+    assert sum(len(trace.x) for trace in timeline) == 6
+    assert len(timeline) == 4  # one trace per event type
+    assert len(_visible(explorer.figures["score"])) == 1  # one trace per lead
+
+
+def test_explorer_redraws_in_place_when_a_picker_changes(frame):
+    explorer = explore(frame)
+    timeline, score = explorer.figures["timeline"], explorer.figures["score"]
+    explorer.lead_picker.options.value = (BILAL,)
+    explorer.event_picker.options.value = (222,)
+    assert explorer.figures["timeline"] is timeline  # same widgets, updated in place
+    activities = explorer.frames["activities"]
+    assert activities["activity_id"].to_list() == ["act-b-3"]
+    shown = _visible(timeline)
+    assert len(shown) == 1 and len(shown[0].x) == 1
+    scores = _visible(score)
+    assert len(scores) == 1 and list(scores[0].y)[-1] == 5
+    assert explorer.frames["table"]["fields.mx_Custom_3"].to_list() == ["bilal.k@work.example"]
+    assert "bilal.k@work.example" in explorer.table.value
+    assert explorer.last_redraw_seconds > 0
+
+
+def test_explorer_dates_and_several_leads(frame):
+    explorer = explore(frame, leads=[ASHA, BILAL])
+    explorer.date_picker.value = (dt.date(2025, 3, 2), dt.date(2025, 3, 2))
+    assert set(explorer.frames["activities"]["activity_id"]) == {"act-a-2", "act-b-1"}
+    assert len(_visible(explorer.figures["score"])) == 2
+    explorer.event_picker.select_none()
+    assert explorer.frames["activities"].height == 0
+    assert _visible(explorer.figures["timeline"]) == []
+    assert "No activities" in explorer.table.value
