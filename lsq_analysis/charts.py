@@ -81,8 +81,9 @@ MAX_POINTS = 50_000
 """Default point count above which a figure switches to WebGL and aggregates."""
 PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.Dark24 + px.colors.qualitative.Light24)
 """Event-type colours, given out in event-code order."""
-HOVER_BUDGET_BYTES = 4_000_000
-"""At most this much hover text (expanded fields) goes into a timeline."""
+HOVER_BUDGET_BYTES = 3_000_000
+"""At most this much hover text (expanded fields) goes into a timeline: the rest of 50,000
+points takes about 5.5 MB of JSON, so the whole stays under 10 MB."""
 _BUCKETS = ("1h", "6h", "1d", "1w", "1mo")
 _BUCKET_WORDS = {"1h": "hour", "6h": "6 hours", "1d": "day", "1w": "week", "1mo": "month"}
 _BUCKET_US = {"1h": 3_600_000_000, "6h": 21_600_000_000, "1d": 86_400_000_000}
@@ -285,7 +286,7 @@ def timeline(
 
     Up to ``max_points`` activities: one marker per activity, whose hover shows the event,
     time, lead, score, activity id and every non-empty expanded field (``data.*``,
-    ``fields.*``; long values shortened, about 4 MB of such text at most). Above: WebGL
+    ``fields.*``; long values shortened, about 3 MB of such text at most). Above: WebGL
     markers, one per lead, event type and time bucket (the finest of hour, 6 hours, day, week,
     month that keeps within ``max_points``), sized by count; if even monthly buckets exceed
     ``max_points``, only the most active leads are drawn. The title and a note say so.

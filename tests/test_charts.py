@@ -196,6 +196,43 @@ def test_timeline_of_many_activities_switches_to_webgl_and_stays_small() -> None
     assert "aggregated" in fig.layout.title.text
 
 
+def long_fields_frame(n: int) -> pl.DataFrame:
+    rng = np.random.default_rng(3)
+    start = dt.datetime(2025, 1, 1, tzinfo=UTC)
+    note = "A long note with a link https://example.com/some/long/path?x=1 " * 6
+    return pl.DataFrame(
+        {
+            "lead_id": [f"{i:08x}-1111-4222-8333-444455556666" for i in rng.integers(0, 300, n)],
+            "activity_id": [f"{i:08x}-aaaa-4bbb-8ccc-dddddddddddd" for i in range(n)],
+            "event_code": pl.Series([222] * n, dtype=pl.Int32),
+            "event_name": ["WhatsApp Message"] * n,
+            "activity_score": pl.Series([3] * n, dtype=pl.Int32),
+            "created_on": pl.Series(
+                [start + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 10**7, n)],
+                dtype=pl.Datetime("us", "UTC"),
+            ),
+            "data.NotableEventDescription": [note] * n,
+            "data.Notes": [note] * n,
+            "fields.mx_Custom_1": [note] * n,
+        }
+    )
+
+
+def test_timeline_hover_text_is_shortened_then_dropped_to_stay_under_10_mb() -> None:
+    # 10,000 activities x 3 fields of 390 characters: values cut to 40 characters fit the budget
+    fig = ch.timeline(long_fields_frame(10_000))
+    fields = fig.data[0].customdata[0][2]
+    assert fields.count("<br>") == 2 and fields.count("…") == 3
+    assert len(fields) < 3 * (len("data.NotableEventDescription: ") + 41) + 8
+    # just under the threshold, even 13 characters would not fit: the fields are left out
+    n = ch.MAX_POINTS - 1
+    fig = ch.timeline(long_fields_frame(n))
+    assert fig.data[0].type == "scatter" and len(fig.data[0].x) == n
+    assert fig.data[0].customdata[0][2] == ""
+    assert "Expanded fields left out" in fig.layout.annotations[0].text
+    assert len(fig.to_json()) < 10_000_000
+
+
 # ---------------------------------------------------------------------------- scores
 
 
