@@ -33,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from .errors import LeadSquaredError
+from .report import add_demo_parser, add_report_parser
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "read_leads_file"]
 
@@ -421,6 +422,8 @@ def fake_server_command(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_demo_parser,
+    add_report_parser,
     add_fetch_parser,
     add_fake_server_parser,
 ]

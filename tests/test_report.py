@@ -1,0 +1,91 @@
+"""`lsq-analysis demo` and `lsq-analysis report`: real fetches over loopback, real HTML files."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lsq_analysis import load_sample
+from lsq_analysis.cli import main
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.report import write_report
+
+PLOTLY_JS_BANNER = re.compile(r"plotly\.js v\d")
+
+
+def _check_self_contained(text: str) -> None:
+    assert len(PLOTLY_JS_BANNER.findall(text)) == 1  # plotly's JavaScript inlined, once
+    assert not re.search(r"<script[^>]+src=", text)  # nothing to download: opens offline
+
+
+def test_demo_fetches_the_sample_through_the_client_and_writes_a_report(tmp_path, capsys):
+    out = tmp_path / "demo.html"
+    assert main(["demo", "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "fake LeadSquared on http://127.0.0.1:" in printed
+    assert "100 calls per 5 s" in printed and "generous" in printed  # said plainly
+    assert "Fetched 25 leads (0 from the store), 2,594 activities" in printed
+    calls = int(re.search(r"([\d,]+) calls", printed)[1].replace(",", ""))
+    assert calls > 25 * 2  # 50-row pages: every lead took several calls
+    assert f"Open it in a browser (works offline): {out}" in printed
+
+    text = out.read_text(encoding="utf-8")
+    _check_self_contained(text)
+    assert "Lead summary" in text
+    assert text.count("class='lead'") == 25  # a section per lead
+    assert text.count('class="plotly-graph-div"') == 1 + 2 * 25  # overall + timeline + score
+    assert "u$rFAKE" not in text and "FAKESECRET" not in text  # the fake's keys never leak
+    assert "u$rFAKE" not in printed and "FAKESECRET" not in printed
+
+
+def test_report_command_against_an_account_from_the_environment(tmp_path, monkeypatch, capsys):
+    with FakeLeadSquared(rate_limit=(50, 1.0)) as fake:
+        leads = list(fake.leads)[:3]
+        leads_file = tmp_path / "leads.txt"
+        leads_file.write_text("# three leads\n" + "\n".join(leads) + "\n")
+        monkeypatch.setenv("LSQ_HOST", fake.url)
+        monkeypatch.setenv("LSQ_ACCESS_KEY", fake.access_key)
+        monkeypatch.setenv("LSQ_SECRET_KEY", fake.secret_key)
+        out = tmp_path / "report.html"
+        status = main(["report", "--leads-file", str(leads_file), "--out", str(out),
+                       "--no-progress"])  # fmt: skip
+        captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "Fetched 3 leads" in captured.out
+    text = out.read_text(encoding="utf-8")
+    _check_self_contained(text)
+    assert text.count("class='lead'") == 3
+    for lead in leads:
+        assert lead in text
+    for secret in (fake.access_key, fake.secret_key):
+        assert secret not in text and secret not in captured.out + captured.err
+
+
+def test_report_command_says_what_to_fix(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing here\n")
+    assert main(["report", "--leads-file", str(empty)]) == 2
+    assert "holds no lead ids" in capsys.readouterr().err
+
+    leads = tmp_path / "leads.txt"
+    leads.write_text(next(iter(load_sample()["lead_id"])) + "\n")
+    assert main(["report", "--leads-file", str(leads), "--no-progress"]) == 2  # no keys set
+    assert "LSQ_ACCESS_KEY" in capsys.readouterr().err
+
+
+def test_write_report_limits_lead_sections(tmp_path):
+    result = write_report(load_sample(), tmp_path / "r.html", max_leads=2, title="Two <b>")
+    text = result.path.read_text(encoding="utf-8")
+    assert (result.leads, result.lead_sections) == (25, 2)
+    assert text.count("class='lead'") == 2
+    assert "23 less engaged leads are in the summary table only" in text
+    assert "<title>Two &lt;b&gt;</title>" in text  # escaped
+
+
+@pytest.mark.parametrize("command", [["demo", "--help"], ["report", "--help"]])
+def test_help_explains_the_commands(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(command)
+    assert exit_info.value.code == 0
+    assert "HTML report" in capsys.readouterr().out
