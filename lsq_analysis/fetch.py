@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -323,6 +324,21 @@ def _fetch_lead(
     return _LeadOutcome(lead, frame, record, False)
 
 
+_WARM_UP_LEADS = 3
+"""Leads fetched one at a time at most, while the client learns the server's paging."""
+
+
+def _paging_known(client: LeadSquaredClient) -> bool:
+    """True once the client's pager knows the paging reading and when a lead is complete."""
+    facts = getattr(client, "paging", None)
+    if facts is None or not hasattr(facts, "reading"):
+        return True  # nothing to learn (or a client that pages differently)
+    known_end = getattr(facts, "cap", None) is not None or getattr(
+        facts, "record_count_is_total", False
+    )
+    return facts.reading is not None and bool(known_end)
+
+
 def _default_workers(client: LeadSquaredClient) -> int:
     # A sliding window admits a burst of max_calls at once: one worker per call in a
     # window keeps the pipe full whatever the latency; a few more cover slow replies.
@@ -423,8 +439,12 @@ def run_fetch(
     executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lsq-fetch")
     fatal: BaseException | None = None
     try:
-        pending: dict[Future[_LeadOutcome], str] = {
-            executor.submit(
+        queue = deque(todo)
+        pending: dict[Future[_LeadOutcome], str] = {}
+        warmed = 0
+
+        def submit(lead: str) -> None:
+            future = executor.submit(
                 _fetch_lead,
                 client,
                 lead,
@@ -432,10 +452,18 @@ def run_fetch(
                 store=store,
                 refresh=lead in stale_set,
                 stop=stop,
-            ): lead
-            for lead in todo
-        }
-        while pending:
+            )
+            pending[future] = lead
+
+        while queue or pending:
+            if queue and (warmed >= _WARM_UP_LEADS or _paging_known(client)):
+                while queue:
+                    submit(queue.popleft())
+            elif queue and not pending:
+                # Warm-up: one lead at a time until the client knows how the server pages,
+                # so that concurrent leads do not each probe (and race to learn) it.
+                submit(queue.popleft())
+                warmed += 1
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 lead = pending.pop(future)

@@ -61,7 +61,7 @@ def test_many_leads_every_activity_once_in_order_within_the_limit() -> None:
 
 
 def test_leads_run_concurrently_so_the_rate_limit_sets_the_pace() -> None:
-    leads = _leads(20, seed=2, low=1, high=20)  # one page each
+    leads = _leads(30, seed=2, low=1, high=20)  # one page each
     latency = 0.2
     with FakeLeadSquared(leads, rate_limit=(20, 1.0), latency=(latency, latency)) as fake:
         started = time.monotonic()
@@ -69,9 +69,10 @@ def test_leads_run_concurrently_so_the_rate_limit_sets_the_pace() -> None:
         elapsed = time.monotonic() - started
         stats = fake.stats
     _assert_every_activity_once(result.frame, leads)
-    assert result.calls == stats.calls >= 20
+    assert result.calls == stats.calls >= 30
     # one call after another would take calls x latency; the limit admits 20 per second
-    assert elapsed < stats.calls * latency / 3, (elapsed, stats.calls)
+    # (a few warm-up leads go one at a time while the client learns the paging)
+    assert elapsed < stats.calls * latency / 2.5, (elapsed, stats.calls)
     assert stats.max_calls_in_window(1.0) <= 20
     assert stats.statuses.get(429, 0) == 0
 
