@@ -1,0 +1,171 @@
+"""Crash and resume: ``lsq-analysis fetch --store`` killed with SIGKILL at random points.
+
+A real subprocess (the command line, keys from the environment) fetches from the fake
+server running in this process, writing to an :class:`~lsq_analysis.ActivityStore`. It is
+killed with SIGKILL when the server has seen a random number of calls (so the kill lands
+anywhere: between calls, while pages are expanded, while a lead file is written, while the
+cache is rebuilt). After every kill the store opens, every stored lead holds exactly the
+server's activities, the raw files scan as one hive-partitioned dataset and the expanded
+frame builds. A final run finishes the job, and its frame equals that of a run that was
+never interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.samples import synthetic_activities
+from lsq_analysis.store import ActivityStore
+
+N_LEADS = 24
+SEED = int(os.environ.get("LSQ_CRASH_SEED", "20261127"))
+SORT = ["lead_id", "activity_id", "event_code", "created_on"]
+
+
+@pytest.fixture(scope="module")
+def leads() -> dict[str, list[dict]]:
+    return synthetic_activities(N_LEADS, activities=(0, 90), seed=5)
+
+
+@pytest.fixture
+def fake(leads):
+    with FakeLeadSquared(
+        leads, max_page_size=30, rate_limit=(60, 1.0), latency=(0.005, 0.03), seed=3
+    ) as server:
+        yield server
+
+
+def _env(fake: FakeLeadSquared) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        LSQ_HOST=fake.url,
+        LSQ_ACCESS_KEY=fake.access_key,
+        LSQ_SECRET_KEY=fake.secret_key,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _start(fake: FakeLeadSquared, work: Path, store: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lsq_analysis", "fetch", "--leads-file", str(work / "leads.txt"),
+         "--store", str(store), "--out", str(out), "--no-progress", "--rate-limit", "60/1",
+         "--workers", "6"],
+        env=_env(fake), cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _run_to_end(fake: FakeLeadSquared, work: Path, store: Path, out: Path) -> str:
+    proc = _start(fake, work, store, out)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr.decode()
+    return stdout.decode()
+
+
+def _kill_after_calls(fake: FakeLeadSquared, proc: subprocess.Popen, calls: int) -> bool:
+    """SIGKILL the fetch once the server has seen ``calls`` calls; False if it ended first."""
+    deadline = time.monotonic() + 60
+    while fake.stats.calls < calls:
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the fetch stopped calling"
+        time.sleep(0.002)  # polling the server's call counter (there is no event to await)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return True
+
+
+def _assert_store_sound(store_path: Path, leads: dict[str, list[dict]]) -> int:
+    """The store opens and every lead in it is complete and exact; returns leads stored."""
+    store = ActivityStore(store_path)  # raises StoreError on a damaged marker or layout
+    stored = store.lead_ids()
+    for lead in stored:
+        raw = store.read_activities(lead)
+        assert [orjson.dumps(a) for a in raw] == [orjson.dumps(a) for a in leads[lead]], lead
+    files = list((store_path / "raw").glob("lead_id=*/activities.parquet"))
+    assert len(files) == len(stored)
+    if files:
+        scanned = pl.scan_parquet(files, hive_partitioning=True).collect()
+        assert scanned.height == sum(len(leads[lead]) for lead in stored)
+    frame = store.frame()
+    assert frame.height == sum(len(leads[lead]) for lead in stored)
+    assert sorted(set(frame["lead_id"])) == sorted(lead for lead in stored if leads[lead])
+    # no temporary file of the dead process survives a re-open
+    assert list((store_path / "tmp").iterdir()) == []
+    return len(stored)
+
+
+def _same_frame(left: pl.DataFrame, right: pl.DataFrame) -> None:
+    assert sorted(left.columns) == sorted(right.columns)
+    columns = sorted(left.columns)
+    assert_frame_equal(left.select(columns).sort(SORT), right.select(columns).sort(SORT))
+
+
+def test_sigkill_at_random_points_never_corrupts_and_resume_equals_uninterrupted(
+    tmp_path: Path, fake: FakeLeadSquared, leads: dict[str, list[dict]]
+) -> None:
+    (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in leads))
+    _run_to_end(fake, tmp_path, tmp_path / "reference-store", tmp_path / "reference.parquet")
+    reference = pl.read_parquet(tmp_path / "reference.parquet")
+    full_calls = fake.stats.calls
+    assert reference.height == sum(len(v) for v in leads.values())
+
+    rng = random.Random(SEED)
+    store = tmp_path / "store"
+    out = tmp_path / "out.parquet"
+    kills, progress, stored = 0, [], 0
+    while kills < 4 and stored < len(leads) - 2:
+        fake.reset_stats()
+        proc = _start(fake, tmp_path, store, out)
+        # a random point of what is left to do: the remaining leads' share of the calls
+        left = max(1, round(full_calls * (len(leads) - stored) / len(leads)))
+        point = rng.randint(1, max(1, left * 4 // 5))
+        if _kill_after_calls(fake, proc, point):
+            kills += 1
+        stored = _assert_store_sound(store, leads)
+        progress.append((point, stored))
+    assert kills >= 3, progress
+    assert any(stored for _, stored in progress), "no kill landed after a lead was stored"
+
+    fake.reset_stats()
+    summary = _run_to_end(fake, tmp_path, store, out)
+    # leads stored before the kills cost nothing: the summary counts them as from the store
+    assert f"{len(leads)} leads ({progress[-1][1]} from the store" in summary, summary
+    assert _assert_store_sound(store, leads) == len(leads)
+    _same_frame(pl.read_parquet(out), reference)
+    _same_frame(ActivityStore(store).frame(), ActivityStore(tmp_path / "reference-store").frame())
+    print(f"\ncrash seed {SEED}: kill points (calls, leads stored after) {progress}")
+
+
+def test_sigkill_after_the_last_call_while_writing_then_resume(
+    tmp_path: Path, fake: FakeLeadSquared, leads: dict[str, list[dict]]
+) -> None:
+    """Killed once every call was answered: while lead files, the cache or --out are written."""
+    (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in leads))
+    _run_to_end(fake, tmp_path, tmp_path / "reference-store", tmp_path / "reference.parquet")
+    full_calls = fake.stats.calls
+    reference = pl.read_parquet(tmp_path / "reference.parquet")
+
+    store, out = tmp_path / "store", tmp_path / "out.parquet"
+    fake.reset_stats()
+    proc = _start(fake, tmp_path, store, out)
+    killed = _kill_after_calls(fake, proc, full_calls)
+    stored = _assert_store_sound(store, leads)
+    fake.reset_stats()
+    _run_to_end(fake, tmp_path, store, out)
+    assert _assert_store_sound(store, leads) == len(leads)
+    _same_frame(pl.read_parquet(out), reference)
+    print(f"\nkilled after the last call: {killed}, leads already stored: {stored}")
