@@ -661,16 +661,30 @@ def lead_summary(
 
 
 def _pairs(
-    df: pl.DataFrame, function: str, leads: Leads, events: Events, start: TimeBound, end: TimeBound
+    df: pl.DataFrame,
+    function: str,
+    leads: Leads,
+    events: Events,
+    start: TimeBound,
+    end: TimeBound,
+    *,
+    ids: bool = True,
 ) -> pl.LazyFrame:
-    """Consecutive activity pairs of each lead (from → to), times and codes."""
-    base = _prepared(df, function, ["activity_id"], leads, events, start, end)
+    """Consecutive activity pairs of each lead (from → to): times, codes and (``ids``) ids."""
+    base = _prepared(df, function, ["activity_id"] if ids else [], leads, events, start, end)
     same_lead = pl.col("lead_id") == pl.col("lead_id").shift(-1)
+    id_columns = (
+        [
+            pl.col("activity_id").alias("from_activity_id"),
+            pl.col("activity_id").shift(-1).alias("to_activity_id"),
+        ]
+        if ids
+        else []
+    )
     return (
         base.select(
             "lead_id",
-            pl.col("activity_id").alias("from_activity_id"),
-            pl.col("activity_id").shift(-1).alias("to_activity_id"),
+            *id_columns,
             pl.col("created_on").alias("from_time"),
             pl.col("created_on").shift(-1).alias("to_time"),
             pl.col("event_code").alias("from_event_code"),
@@ -759,7 +773,7 @@ def transitions(
     """
     labels = event_labels(df)
     out = (
-        _pairs(df, "transitions", leads, events, start, end)
+        _pairs(df, "transitions", leads, events, start, end, ids=False)
         .group_by("from_event_code", "to_event_code")
         .agg(
             pl.len().cast(pl.Int64).alias("count"),
