@@ -26,6 +26,7 @@ import re
 import shlex
 import signal
 import sys
+import textwrap
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -137,6 +138,11 @@ def _write_frame(frame: object, out: Path) -> None:
             tmp.unlink()
 
 
+def _wrap(text: str) -> str:
+    """A paragraph wrapped for --help (the raw formatter keeps the examples' lines)."""
+    return textwrap.fill(text, width=79)
+
+
 def _error(message: str) -> None:
     print(f"lsq-analysis: error: {message}", file=sys.stderr)
 
@@ -147,7 +153,7 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "fetch",
         help="fetch the activities of many leads into a Parquet or CSV file",
-        description=(
+        description=_wrap(
             "Fetch the activities of many leads at your plan's full rate limit and write "
             "them, expanded (one row per activity, one column per field), to a .parquet or "
             ".csv file. With --store, raw activities are kept per lead so that a re-run "
@@ -291,7 +297,7 @@ def add_fake_server_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "fake-server",
         help="run a local fake LeadSquared API (for demos, training and offline work)",
-        description=(
+        description=_wrap(
             "Run a fake LeadSquared API on this machine until Ctrl-C. It serves the bundled "
             "sample leads (and --synthetic more), checks its own generated test keys, pages "
             "and rate-limits like the real API and can inject faults. It prints the "

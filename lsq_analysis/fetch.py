@@ -19,7 +19,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -367,15 +367,12 @@ def run_fetch(
     progress: bool = True,
     max_age: float | timedelta | None = None,
     max_workers: int | None = None,
-    on_lead: Callable[[str, int], None] | None = None,
 ) -> FetchResult:
     """Fetch leads and report everything about the run, without warning or raising for
     per-lead failures (see :func:`fetch_activities` for the arguments).
 
     Args:
         max_workers: leads in flight at once (default: the client's ``max_calls`` + 2).
-        on_lead: called in the calling thread after each lead with (lead id, activities);
-            the command line uses it for nothing, tests use it to watch progress.
 
     Returns:
         A :class:`FetchResult` with the frame, the failures and the run's figures.
@@ -479,8 +476,6 @@ def run_fetch(
                 else:
                     outcomes[lead] = outcome
                     activities += outcome.frame.height
-                    if on_lead is not None:
-                        on_lead(lead, outcome.frame.height)
                 bar.update(1)
                 postfix()
             if fatal is not None:
