@@ -129,11 +129,11 @@ def _summary_table(summary: pl.DataFrame, names: dict[str, str]) -> str:
             cells.append(f"<td{css}>{html.escape(_fmt(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        "<table class='summary'><thead><tr>"
+        "<div style='overflow-x:auto'><table class='summary'><thead><tr>"
         + head
         + "</tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table>"
+        + "</tbody></table></div>"
     )
 
 

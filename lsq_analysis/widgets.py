@@ -771,7 +771,9 @@ class DateRangePicker(W.HBox):
 # --------------------------------------------------------------------------- the explorer
 
 
-def _apply_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
+def _apply_figure(
+    widget: go.FigureWidget, figure: go.Figure, *, with_template: bool = False
+) -> None:
     """Make ``widget`` show ``figure`` by updating its traces and layout in place.
 
     Traces are matched by position; a widget with too few traces gets more (one message), extra
@@ -782,7 +784,8 @@ def _apply_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
     if missing > 0:
         widget.add_traces([type(trace)() for trace in figure.data[len(widget.data) :]])
     layout = figure.layout.to_plotly_json()
-    layout.pop("template", None)  # sent once, when the widget was built
+    if not with_template:
+        layout.pop("template", None)  # sent once, when the widget is shaped
     with widget.batch_update():
         for trace, props in zip(widget.data, new_traces, strict=False):
             old = trace.to_plotly_json()
@@ -1020,13 +1023,13 @@ class Explorer(W.VBox):
             "event_code", keep="first", maintain_order=True
         )
         pool = timeline(one_per_type, tz=self.tz, color_map=self._colors)
-        _apply_figure(self.figures["timeline"], pool)
+        _apply_figure(self.figures["timeline"], pool, with_template=True)
         self._slots = {
             (trace.meta or {}).get("event_code"): index for index, trace in enumerate(pool.data)
         }
         first_lead = frame.slice(0, 1)
         score = score_chart(first_lead, tz=self.tz)
-        _apply_figure(self.figures["score"], score)
+        _apply_figure(self.figures["score"], score, with_template=True)
         self._score_style: dict[str, Any] = {"mode": "lines+markers", "line": {"shape": "hv"}}
         if score.data:
             style = score.data[0].to_plotly_json()

@@ -1,0 +1,195 @@
+"""One real-browser journey: JupyterLab + Debian's chromium, driven by playwright.
+
+Opens notebooks/01_quickstart.ipynb (copied to a temporary root), runs every cell, picks
+another lead and one event type in the explorer, and checks that the timeline and the score
+chart changed accordingly and that no cell printed an error. The screenshot is kept in
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY_JS, jupyter_lab
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+NOTEBOOK = "01_quickstart.ipynb"
+
+# What the explorer shows, read from the page (plotly keeps each chart's data on its div).
+STATE_JS = """() => {
+  // the widget's class sits on plotly's graph div itself (which keeps .data and .layout)
+  const plot = (cls) => document.querySelector(`.${cls}.js-plotly-plot`);
+  const traces = (cls) => (plot(cls)?.data || [])
+      .filter(t => t.visible !== false && (t.x || []).length > 0)
+      .map(t => ({name: String(t.name ?? ''), points: t.x.length, last_y: t.y?.[t.y.length - 1]}));
+  const select = (cls) => document.querySelector(`.${cls} select`);
+  const options = (cls) => [...(select(cls)?.options || [])]
+      // ipywidgets writes option labels with non-breaking spaces
+      .map((o, index) => ({
+        label: o.textContent.replace(/\u00a0/g, ' '), selected: o.selected, index}));
+  return {
+    timeline: traces('lsq-timeline'),
+    score: traces('lsq-score-chart'),
+    timeline_title: plot('lsq-timeline')?.layout?.title?.text ?? '',
+    score_title: plot('lsq-score-chart')?.layout?.title?.text ?? '',
+    leads: options('lsq-lead-options'),
+    events: options('lsq-event-options'),
+    status: document.querySelector('.lsq-explorer-status')?.textContent ?? '',
+    table_rows: document.querySelectorAll('.lsq-table tbody tr').length,
+    stderr: [...document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .map(e => e.textContent.slice(0, 300)),
+    errors: [...document.querySelectorAll('.jp-OutputArea-output')]
+      .filter(e => /Traceback|Error displaying widget|Failed to load model/.test(e.textContent))
+      .map(e => e.textContent.slice(0, 300)),
+    prompts: [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+      .map(e => e.textContent.trim()),
+  };
+}"""
+
+ALL_CELLS_RAN_JS = """() => {
+  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+      .map(e => e.textContent.trim());
+  return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a copy of the notebooks, HOME in a temporary folder."""
+    root = tmp_path_factory.mktemp("lab-root")
+    for notebook in (REPO / "notebooks").glob("*.ipynb"):
+        shutil.copy(notebook, root / notebook.name)
+    with jupyter_lab(root, tmp_path_factory.mktemp("lab-home")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, launched once for the module (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/test.sh installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last-page.png"))
+    page.close()
+
+
+def _visible_points(traces: list[dict]) -> int:
+    return sum(trace["points"] for trace in traces)
+
+
+def test_explorer_journey_in_jupyterlab(lab, page):
+    lab.delete_sessions()
+    page.set_viewport_size({"width": 1500, "height": 2000})  # the whole explorer in view
+    page.goto(lab.url(NOTEBOOK), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(KERNEL_READY_JS, timeout=90_000, polling=50)
+    page.evaluate("window.jupyterapp.shell.collapseLeft()")  # room for the explorer
+
+    # Run all: focus the notebook, then the same command as Run > Run All Cells.
+    page.click(".jp-Notebook .jp-Cell >> nth=0")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RAN_JS, timeout=120_000, polling=200)
+    page.wait_for_selector(".lsq-explorer .lsq-timeline.js-plotly-plot", timeout=60_000)
+    page.wait_for_selector(".lsq-explorer .lsq-score-chart.js-plotly-plot", timeout=60_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.lsq-lead-options select option').length > 1",
+        timeout=30_000,
+    )
+    before = page.evaluate(STATE_JS)
+    assert before["stderr"] == [] and before["errors"] == [], before
+    first_lead = next(o["label"] for o in before["leads"] if o["selected"])
+    assert len(before["timeline"]) > 1  # every event type of the most active lead
+    assert len(before["score"]) == 1
+
+    # Pick another lead: the second candidate in the list.
+    page.locator(".lsq-lead-options select").select_option(index=1)
+    page.wait_for_function(f"() => ({STATE_JS})().status !== {before['status']!r}", timeout=30_000)
+    after_lead = page.evaluate(STATE_JS)
+    second_lead = next(o["label"] for o in after_lead["leads"] if o["selected"])
+    assert second_lead != first_lead
+    match = re.match(r"([\d,]+) activities", second_lead)
+    assert match, second_lead
+    lead_activities = int(match[1].replace(",", ""))
+    assert _visible_points(after_lead["timeline"]) == lead_activities
+    assert after_lead["score"] != before["score"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    explorer = page.locator(".lsq-explorer")
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(ARTIFACTS / "explorer.png"))  # the README's screenshot
+
+    # Pick one event type this lead has (its count is shown at the end of the label).
+    counts = [
+        (o["index"], o["label"], int(o["label"].rsplit("— ", 1)[1].replace(",", "")))
+        for o in after_lead["events"]
+    ]
+    index, label, count = next(option for option in counts if option[2] > 0)
+    event_name = label.rsplit(" (", 1)[0]
+    page.locator(".lsq-event-options select").select_option(index=index)
+    # the kernel's updates arrive one message at a time: wait for all of them
+    page.wait_for_function(
+        "(count) => { const s = (" + STATE_JS + ")();"
+        " const points = (traces) => traces.reduce((n, t) => n + t.points, 0);"
+        " return s.timeline.length === 1 && points(s.timeline) === count"
+        " && points(s.score) === count && s.status.includes('1 event type(s)'); }",
+        arg=count,
+        timeout=30_000,
+    )
+    after = page.evaluate(STATE_JS)
+
+    assert [t["points"] for t in after["timeline"]] == [count]
+    assert event_name in after["timeline"][0]["name"]
+    assert len(after["score"]) == 1 and _visible_points(after["score"]) == count
+    assert f"{count:,} activities of 1 lead(s), 1 event type(s)" in after["status"]
+    assert after["table_rows"] == min(count, 200)
+    assert after["stderr"] == [] and after["errors"] == [], after
+    assert page.errors == []  # type: ignore[attr-defined]
+
+    page.screenshot(path=str(ARTIFACTS / "browser-journey.png"))
+
+
+def test_html_report_renders_offline(page, tmp_path):
+    """The report needs no network: every request other than the file itself is refused."""
+    from lsq_analysis import load_sample
+    from lsq_analysis.report import write_report
+
+    report = write_report(load_sample(), tmp_path / "report.html", max_leads=3).path
+    requests: list[str] = []
+
+    def refuse_network(route):
+        requests.append(route.request.url)
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", refuse_network)
+    page.goto(report.as_uri(), wait_until="load")
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 7", timeout=30_000
+    )
+    assert [url for url in requests if not url.startswith("file://")] == []
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 7
+    assert page.evaluate("typeof window.Plotly") == "object"
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=False)
