@@ -137,7 +137,12 @@ class FetchError(LeadSquaredError):
         self.failures = failures
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message,), {"frame": self.frame, "failures": self.failures})
+        # frame and failures are keyword-only: rebuild without __init__, then set them.
+        return (
+            _rebuild_error,
+            (type(self), self.message, super().__reduce__()[1][2]),
+            {"frame": self.frame, "failures": self.failures},
+        )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
