@@ -664,6 +664,23 @@ class EventPicker(W.VBox):
         self.set_counts(self.counts)
         self.value = self.codes if value is None else tuple(int(v) for v in value)
 
+    def set_frame(self, df: pl.DataFrame) -> None:
+        """List the event types of another frame (e.g. after leads were added), keeping picks.
+
+        If every type was picked, the new types are picked too.
+
+        Example:
+            >>> picker.set_frame(bigger_frame)  # doctest: +SKIP
+        """
+        had_all = set(self.value) == set(self.codes)
+        self.counts = event_type_counts(df)
+        self.codes = tuple(int(c) for c in self.counts["event_code"])
+        self._names = dict(zip(self.codes, self.counts["event_name"].to_list(), strict=True))
+        self.options.rows = min(12, max(3, len(self.codes)))
+        picked = self.codes if had_all else tuple(v for v in self.value if v in self.codes)
+        self.set_counts(self.counts)
+        self.value = picked
+
     def select_all(self) -> None:
         """Pick every event type."""
         self.value = self.codes
@@ -1046,7 +1063,12 @@ class Explorer(W.VBox):
         return select_activities(picked, events=self.event_picker.value, start=start, end=end)
 
     def _on_frame(self, change: dict) -> None:
-        self._use_frame(self.lead_picker.frame)
+        frame = self.lead_picker.frame
+        self._partition = _LeadPartition(frame)
+        self._colors = _event_colors(frame)
+        self._build_pools()
+        self.event_picker.set_frame(frame)  # new leads may bring new event types
+        self.refresh()
 
     def _on_pick(self, change: dict) -> None:
         self.refresh()

@@ -285,3 +285,60 @@ def test_explorer_dates_and_several_leads(frame):
     assert explorer.frames["activities"].height == 0
     assert _visible(explorer.figures["timeline"]) == []
     assert "No activities" in explorer.table.value
+
+
+# ---------------------------------------------------------------- fetching through a client
+
+
+def test_lead_picker_fetches_a_typed_lead_id_and_the_explorer_shows_it():
+    from lsq_analysis.fake_server import FakeLeadSquared
+    from lsq_analysis.frames import activities_frame
+
+    with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0)) as fake:
+        known, new = list(fake.leads)[:2]
+        df = activities_frame({known: fake.leads[known]})
+        explorer = explore(df, client=fake.client())
+        picker = explorer.lead_picker
+        picker.progress = False
+        assert picker.index["lead_id"].to_list() == [known]
+
+        picker.search.value = new[:8]  # part of an id that is not loaded: only a search
+        assert picker.candidates.height == 0 and fake.stats.calls == 0
+        picker.search.value = new  # the whole id: fetched, added and picked
+        assert fake.stats.calls >= 2  # more than one page of 50
+        assert picker.value == (known, new)  # added to the picks
+        assert set(picker.index["lead_id"]) == {known, new}
+        fetched = picker.frame.filter(pl.col("lead_id") == new)
+        assert fetched.height == len(fake.leads[new])
+        both = len(fake.leads[known]) + len(fake.leads[new])
+        assert explorer.frames["activities"].height == both  # the explorer follows
+        shown = sum(len(t.x) for t in explorer.figures["timeline"].data if t.visible is not False)
+        assert shown == both
+
+        calls = fake.stats.calls
+        picker.search.value = ""
+        picker.search.value = new  # already loaded: no call
+        assert fake.stats.calls == calls
+
+        nobody = "00000000-0000-4000-8000-000000000000"
+        picker.search.value = nobody
+        assert "no activities" in picker.status.value
+        assert picker.value == (known, new)  # the picks stay
+
+
+def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
+    from lsq_analysis.fake_server import FakeLeadSquared
+    from lsq_analysis.fetch import fetch_activities
+    from lsq_analysis.store import ActivityStore
+
+    with FakeLeadSquared(rate_limit=(100, 1.0)) as fake:
+        leads = list(fake.leads)[:3]
+        store = ActivityStore(tmp_path / "store")
+        fetch_activities(leads, client=fake.client(), store=store, progress=False)
+        from_store = LeadPicker(store)
+        assert set(from_store.index["lead_id"]) == set(leads)
+
+        bare = LeadPicker(fake.client(), progress=False)
+        assert bare.index.height == 0
+        bare.search.value = leads[2]
+        assert bare.value == leads[2] and bare.frame.height == len(fake.leads[leads[2]])
