@@ -22,11 +22,12 @@ first, as the API sends them).
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,8 @@ _PAGE_SCHEMA = pa.schema(
 
 #: About this much JSON is parsed and expanded at a time (bounds peak memory).
 CHUNK_BYTES = 48 * 1024 * 1024
+#: Parse the next chunk in a background thread while this one is expanded.
+PIPELINE = True
 _BLOCK_BYTES = 4 * 1024 * 1024  # pyarrow block size: the unit of its threads' work
 _ZERO_DATE_YEAR = 1  # .NET DateTime.MinValue (0001-01-01 00:00:00) means "unknown"
 
@@ -371,12 +374,72 @@ def _response_activities(obj: Mapping) -> list:
 
 
 def _file_lines(path: Path) -> Iterator[tuple[str, bytes]]:
-    data = path.read_bytes()
-    head = data.lstrip()[:1]
-    if head == b"{" and b'"ProspectActivities"' in data:
+    yield from _blob_lines(path.read_bytes())
+
+
+def _blob_lines(data: bytes) -> Iterator[tuple[str, bytes]]:
+    if _is_response_text(data, 0, len(data)):
         yield "pages", _one_line(data)
         return
     yield from _object_lines(_loads(data))
+
+
+def _is_response_text(data: bytes | bytearray, start: int, end: int) -> bool:
+    """Does this JSON text hold one response object (so it can go to the reader as it is)?"""
+    first = start
+    while first < end and data[first] in b" \t\r\n":
+        first += 1
+    return (
+        first < end and data[first] == 0x7B and data.find(b'"ProspectActivities"', start, end) >= 0
+    )
+
+
+def _path_chunks(paths: Iterable[str | os.PathLike]) -> Iterator[_Chunk]:
+    """Files of one response each, read straight into one buffer per chunk (one copy)."""
+    batch: list[tuple[Path, int]] = []
+    size = 0
+    for p in paths:
+        path = Path(p)
+        n = path.stat().st_size
+        if batch and size + n > CHUNK_BYTES:
+            yield from _read_files(batch, size)
+            batch, size = [], 0
+        batch.append((path, n))
+        size += n + 1
+    if batch:
+        yield from _read_files(batch, size)
+
+
+def _read_files(batch: list[tuple[Path, int]], size: int) -> Iterator[_Chunk]:
+    buf = bytearray(size)
+    view = memoryview(buf)
+    off = 0
+    for path, n in batch:
+        with path.open("rb") as f:
+            got = f.readinto(view[off : off + n])
+            rest = f.read()  # the file grew since stat: keep all of it
+        end = off + got
+        if rest or not _is_response_text(buf, off, end):
+            data = bytes(view[off:end]) + rest
+            if off:  # what is before it goes first, as it is
+                view.release()
+                del buf[off:]
+                yield "pages", [buf]
+                buf = bytearray(size)
+                view = memoryview(buf)
+            off = 0
+            for kind, line in _blob_lines(data):
+                yield kind, [line]
+            continue
+        if buf.find(b"\n", off, end) >= 0 or buf.find(b"\r", off, end) >= 0:
+            # a raw newline in valid JSON is whitespace: one response per line for the reader
+            view[off:end] = bytes(view[off:end]).replace(b"\r", b" ").replace(b"\n", b" ")
+        view[end : end + 1] = b"\n"
+        off = end + 1
+    view.release()
+    if off:
+        del buf[off:]
+        yield "pages", [buf]
 
 
 def _object_lines(obj: Any) -> Iterator[tuple[str, bytes]]:
@@ -438,9 +501,11 @@ def _chunks(raw: Any) -> Iterator[_Chunk]:
     if isinstance(raw, pl.Series):
         yield from _series_chunks(raw)
         return
+    if isinstance(raw, list | tuple) and raw and all(isinstance(p, str | Path) for p in raw):
+        yield from _path_chunks(raw)
+        return
     if isinstance(raw, bytes | bytearray):
-        raw_obj: Any = _loads(bytes(raw))
-        lines: Iterable[tuple[str, bytes]] = _object_lines(raw_obj)
+        lines: Iterable[tuple[str, bytes]] = _blob_lines(bytes(raw))
     else:
         lines = _object_lines(raw)
     kind_now, batch, size = "pages", [], 0
@@ -460,9 +525,9 @@ def _chunks(raw: Any) -> Iterator[_Chunk]:
 
 def _read(kind: str, lines: list[bytes]) -> pa.Table:
     schema = _PAGE_SCHEMA if kind == "pages" else _ACTIVITY_SCHEMA
-    buf = b"\n".join(lines)
+    buf = lines[0] if len(lines) == 1 else b"\n".join(lines)
     return pa_json.read_json(
-        io.BytesIO(buf),
+        pa.BufferReader(pa.py_buffer(buf)),  # zero-copy, unlike a Python file object
         read_options=pa_json.ReadOptions(block_size=max(_BLOCK_BYTES, _longest(lines) + 1)),
         parse_options=pa_json.ParseOptions(
             explicit_schema=schema, unexpected_field_behavior="infer"
@@ -479,13 +544,16 @@ def _canonical_lines(kind: str, lines: list[bytes]) -> list[bytes]:
     out = []
     for line in lines:
         if kind == "pages":
-            doc = _loads(line)
-            lead = doc.get(_LEAD_KEY) if isinstance(doc, Mapping) else None
-            acts = _response_activities(doc) if isinstance(doc, Mapping) else []
-            out.append(_page_line([_canonical_activity(a) for a in acts], lead))
+            for page in bytes(line).split(b"\n"):
+                if not page.strip():
+                    continue
+                doc = _loads(page)
+                lead = doc.get(_LEAD_KEY) if isinstance(doc, Mapping) else None
+                acts = _response_activities(doc) if isinstance(doc, Mapping) else []
+                out.append(_page_line([_canonical_activity(a) for a in acts], lead))
             continue
         acts = []
-        for i, part in enumerate(line.split(b"\n")):
+        for i, part in enumerate(bytes(line).split(b"\n")):
             try:
                 acts.append(_canonical_activity(_loads(part)))
             except ValueError as exc:
@@ -525,8 +593,8 @@ class _Chunk_:
 
 def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
     """Parse a chunk to one row per activity with the raw (API-named) columns."""
-    # "&" may also arrive escaped as \u0026, a backslash as \\ or \u005c
-    specials = any(b"&" in line or b"\\" in line or b"\\u00" in line for line in lines)
+    # an "&" or any backslash (which also covers "&" escaped as \u0026): decode checks needed
+    specials = any(b"&" in line or b"\\" in line for line in lines)
     try:
         if any(b"\\u0000" in line for line in lines):
             raise pa.ArrowInvalid("a NUL character: names need the careful way")
@@ -780,6 +848,17 @@ def _column_order(columns: Iterable[str]) -> list[str]:
     return core + extra + data + fields
 
 
+def _done(value: _Chunk_ | None) -> Future[_Chunk_ | None]:
+    future: Future[_Chunk_ | None] = Future()
+    future.set_result(value)
+    return future
+
+
+def _expand_into(frames: list[pl.DataFrame], chunk: _Chunk_ | None) -> None:
+    if chunk is not None and chunk.n:
+        frames.append(_expand(chunk))
+
+
 def empty_frame() -> pl.DataFrame:
     """A frame with no activities and the full core schema.
 
@@ -820,11 +899,27 @@ def activities_frame(raw: Any) -> pl.DataFrame:
         >>> df.select("lead_id", "event_code", "created_on").head(2)  # doctest: +SKIP
     """
     frames: list[pl.DataFrame] = []
-    for kind, lines in _chunks(raw):
-        chunk = _activities_table(kind, lines)
-        if chunk is not None and chunk.n:
-            frames.append(_expand(chunk))
-        del chunk
+    # Chunk k+1 is parsed (pyarrow, no GIL) while chunk k is expanded (polars): a pipeline
+    # of two stages, so at most two chunks are in memory besides the result.
+    pool: ThreadPoolExecutor | None = None
+    pending: Future[_Chunk_ | None] | None = None
+    try:
+        for kind, lines in _chunks(raw):
+            if pending is None or not PIPELINE:
+                if pending is not None:
+                    _expand_into(frames, pending.result())
+                pending = _done(_activities_table(kind, lines))
+                continue
+            pool = pool or ThreadPoolExecutor(1, thread_name_prefix="lsq-frames")
+            following = pool.submit(_activities_table, kind, lines)
+            del lines
+            _expand_into(frames, pending.result())
+            pending = following
+        if pending is not None:
+            _expand_into(frames, pending.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if not frames:
         return empty_frame()
     out = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal", rechunk=False)

@@ -311,3 +311,26 @@ def _timed(fn: object, arg: object) -> float:
     start = time.perf_counter()
     fn(arg)  # type: ignore[operator]
     return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 4000, 10**8])
+def test_path_lists_of_mixed_files_keep_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    import lsq_analysis.frames as frames
+
+    monkeypatch.setattr(frames, "CHUNK_BYTES", chunk_bytes)
+    names = ["system_events.json", "shared_id_audit_log.json", "long_note.json"]
+    raws = [fixture(n) for n in names]
+    paths = [tmp_path / f"{i}.json" for i in range(4)]
+    paths[0].write_bytes(orjson.dumps(raws[0]))  # compact, one line
+    paths[1].write_text(json.dumps(raws[1]["ProspectActivities"]))  # a bare activity list
+    paths[2].write_text(json.dumps(raws[2], indent=2))  # pretty-printed, raw newlines
+    paths[3].write_text("  \n" + json.dumps(raws[0]["ProspectActivities"][0]))  # one activity
+    df = activities_frame(paths)
+    expected = [a["Id"] for r in raws for a in r["ProspectActivities"]]
+    expected.append(raws[0]["ProspectActivities"][0]["Id"])
+    assert df["activity_id"].to_list() == expected
+    note = raws[2]["ProspectActivities"][0]["ActivityFields"]["ActivityEvent_Note"]
+    long_id = raws[2]["ProspectActivities"][0]["Id"]
+    assert df.filter(pl.col("activity_id") == long_id)["fields.ActivityEvent_Note"][0] == note
