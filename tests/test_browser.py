@@ -122,12 +122,23 @@ def test_explorer_journey_in_jupyterlab(lab, page):
     assert len(before["timeline"]) > 1  # every event type of the most active lead
     assert len(before["score"]) == 1
 
-    # Pick another lead: the second candidate in the list.
-    page.locator(".lsq-lead-options select").select_option(index=1)
+    # Pick another lead as a user would: type part of its id, then click it in the list.
+    target = next(o["label"] for o in before["leads"] if not o["selected"])
+    id_prefix = target.rsplit(" · ", 1)[1].rstrip("…")
+    page.locator(".lsq-lead-search input").fill(id_prefix)
+    page.wait_for_function(
+        "(prefix) => { const s = (" + STATE_JS + ")();"
+        " return s.leads.length <= 2 && s.leads.some(o => o.label.includes(prefix)); }",
+        arg=id_prefix,
+        timeout=30_000,
+    )
+    listed = page.evaluate(STATE_JS)["leads"]  # the match, and the lead still picked
+    index = next(o["index"] for o in listed if id_prefix in o["label"])
+    page.locator(".lsq-lead-options select").select_option(index=index)
     page.wait_for_function(f"() => ({STATE_JS})().status !== {before['status']!r}", timeout=30_000)
     after_lead = page.evaluate(STATE_JS)
     second_lead = next(o["label"] for o in after_lead["leads"] if o["selected"])
-    assert second_lead != first_lead
+    assert second_lead != first_lead and second_lead == target
     match = re.match(r"([\d,]+) activities", second_lead)
     assert match, second_lead
     lead_activities = int(match[1].replace(",", ""))
