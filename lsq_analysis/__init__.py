@@ -30,6 +30,7 @@ from .charts import (
     timeline,
     transition_chart,
 )
+from .client import LeadSquaredClient, validate_lead_id
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -42,6 +43,7 @@ from .errors import (
     ServerError,
     StoreError,
 )
+from .fake_server import FakeLeadSquared
 from .fetch import fetch_activities
 from .frames import (
     activities_frame,
@@ -67,8 +69,10 @@ __all__ = [
     "ConfigurationError",
     "DateRangePicker",
     "EventPicker",
+    "FakeLeadSquared",
     "FetchError",
     "LeadPicker",
+    "LeadSquaredClient",
     "LeadSquaredError",
     "NotFoundError",
     "RateLimitError",
@@ -106,4 +110,5 @@ __all__ = [
     "timeline",
     "transition_chart",
     "transitions",
+    "validate_lead_id",
 ]

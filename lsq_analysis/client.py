@@ -1,0 +1,750 @@
+"""``LeadSquaredClient``: keys, rate limit, retries, paging and errors for the activities API.
+
+The client talks to the real LeadSquared API (or anything that answers like it, such as
+:class:`~lsq_analysis.FakeLeadSquared`) and assumes nothing the answers do not show:
+
+* keys travel as ``x-LSQ-AccessKey`` / ``x-LSQ-SecretKey`` headers (query parameters only if
+  asked) and never appear in an exception, a repr, a warning or a log record;
+* a sliding-window limiter shared by all threads keeps calls within ``max_calls`` per
+  ``per_seconds`` and lowers itself to the limit a rate-limit reply names;
+* rate limits (whatever their HTTP status), 5xx, dropped connections and time-outs are
+  retried with bounded exponential backoff and jitter (``Retry-After`` is honoured);
+  400/401/404 never are;
+* paging is worked out from the answers (see ``_paging``): every activity exactly once.
+
+Example:
+    >>> client = LeadSquaredClient("api-in21.leadsquared.com", access_key, secret_key)
+    >>> activities = client.get_lead_activities("3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf")
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+import requests
+import tenacity
+
+from ._paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
+from ._ratelimit import SlidingWindowLimiter
+from .config import mask, resolve_settings
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    LeadSquaredError,
+    NotFoundError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["ClientStats", "LeadSquaredClient", "validate_lead_id"]
+
+RETRIEVE_PATH = "/v2/ProspectActivity.svc/Retrieve"
+ACTIVITY_TYPES_PATH = "/v2/ProspectActivity.svc/ActivityTypes.Get"
+USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
+
+_log = logging.getLogger("lsq_analysis")
+
+_GUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_LIMIT_RE = re.compile(
+    r"limit\s+of\s+(\d+)\s+in\s+(\d+(?:\.\d+)?)\s*(second|minute|hour|day)", re.IGNORECASE
+)
+_RATE_LIMIT_TEXT_RE = re.compile(
+    r"exceeded the limit|rate.?limit|too many requests|api calls exceeded", re.IGNORECASE
+)
+_UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+_QUERY_KEY_RE = re.compile(r"(?i)\b(accesskey|secretkey)=[^&\s\"'<>]*")
+_QUERY_RE = re.compile(r"\?[^\s\"'<>]*")
+_NON_TRANSIENT_5XX = {501, 505}
+_SNIPPET_CHARS = 120
+_MAX_SERVER_TEXT = 300
+_MAX_PAUSE = 300.0
+
+
+def validate_lead_id(lead_id: object) -> str:
+    """Return the lead id if it is a GUID, else raise ``ValueError`` (no call is made).
+
+    Example:
+        >>> validate_lead_id(" 3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf ")
+        '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf'
+    """
+    if isinstance(lead_id, str) and _GUID_RE.match(lead_id.strip()):
+        return lead_id.strip()
+    shown = repr(lead_id)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise ValueError(
+        f"A lead id must be a GUID such as '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf', not {shown}"
+    )
+
+
+def _validate_event(event: object) -> int | None:
+    if event is None:
+        return None
+    if isinstance(event, bool) or not isinstance(event, int):
+        raise ValueError(f"event must be an activity event code (an int) or None, not {event!r}")
+    return event
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """A snapshot of what a client has done.
+
+    Attributes:
+        calls: HTTP requests sent (retries included).
+        retries: calls that were repeated after a transient failure.
+        rate_limited: replies that said the rate limit was exceeded.
+        failed_calls: calls that did not bring back a usable answer.
+        pages: pages of activities received.
+        activities: activities yielded (each once).
+        leads: leads whose activities were fully collected.
+        waited_seconds: time spent waiting for the rate limiter.
+    """
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    failed_calls: int = 0
+    pages: int = 0
+    activities: int = 0
+    leads: int = 0
+    waited_seconds: float = 0.0
+
+
+class _Transient:
+    """Marks an error as worth retrying, with the server's own wait if it gave one."""
+
+    def __init__(self, retry_after: float | None = None, pause: float | None = None) -> None:
+        self.retry_after = retry_after
+        self.pause = pause
+
+
+class _QueryKeyFilter(logging.Filter):
+    """Hides ``accessKey=``/``secretKey=`` values in urllib3's debug lines (keys_in="query")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY_KEY_RE.sub(r"\1=<hidden>", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _QUERY_KEY_RE.sub(r"\1=<hidden>", record.msg)
+        return True
+
+
+_query_filter_lock = threading.Lock()
+_query_filter_installed = False
+
+
+def _install_query_filter() -> None:
+    global _query_filter_installed
+    with _query_filter_lock:
+        if not _query_filter_installed:
+            logging.getLogger("urllib3.connectionpool").addFilter(_QueryKeyFilter())
+            _query_filter_installed = True
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+class LeadSquaredClient:
+    """A client for LeadSquared's "Get Activities of a Lead" API (and activity types).
+
+    Args:
+        host: an API host (``api-in21.leadsquared.com``) or a base URL
+            (``http://127.0.0.1:8765``); default ``LSQ_HOST``.
+        access_key: default ``LSQ_ACCESS_KEY``.
+        secret_key: default ``LSQ_SECRET_KEY``.
+        max_calls: calls allowed per ``per_seconds`` (your plan's limit; lowered when the
+            server names a lower one).
+        per_seconds: the rate-limit window in seconds.
+        timeout: seconds to wait for a reply before the call counts as failed.
+        max_retries: retries of one call after transient failures (0: no retries).
+        keys_in: ``"headers"`` (default) or ``"query"`` (``accessKey``/``secretKey`` parameters).
+        paging: how the server reads ``Offset`` if you know it (``"row"``, ``"page0"``,
+            ``"page1"``); None: found out from the answers.
+        page_size: ``RowCount`` to ask for (lowered to the server's cap once it shows).
+        max_pages_per_lead: hard limit on calls for one lead's activities.
+        backoff: ``(first, longest)`` wait in seconds between retries (doubling, with jitter).
+
+    Raises:
+        ConfigurationError: the host or a key is missing (it names the variables to set).
+
+    Example:
+        >>> client = LeadSquaredClient("api-in21.leadsquared.com", max_calls=10, per_seconds=5)
+        >>> client
+        LeadSquaredClient(base_url='https://api-in21.leadsquared.com', access_key=<...>, ...)
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        *,
+        max_calls: int = 25,
+        per_seconds: float = 5.0,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        keys_in: str = "headers",
+        paging: str | None = None,
+        page_size: int = 1000,
+        max_pages_per_lead: int = 10_000,
+        backoff: tuple[float, float] = (1.0, 30.0),
+    ) -> None:
+        if keys_in not in ("headers", "query"):
+            raise ValueError(f"keys_in must be 'headers' or 'query', not {keys_in!r}")
+        if paging is not None and paging not in PAGING_READINGS:
+            raise ValueError(
+                f"paging must be one of {', '.join(map(repr, PAGING_READINGS))} or None, "
+                f"not {paging!r}"
+            )
+        if int(page_size) < 1 or int(max_pages_per_lead) < 1:
+            raise ValueError("page_size and max_pages_per_lead must be at least 1")
+        if timeout <= 0 or int(max_retries) < 0:
+            raise ValueError("timeout must be > 0 and max_retries >= 0")
+        first_wait, longest_wait = backoff
+        if first_wait < 0 or longest_wait < first_wait:
+            raise ValueError("backoff must be (first, longest) with 0 <= first <= longest")
+        settings = resolve_settings(host, access_key, secret_key)
+        self.base_url = settings.base_url
+        self.__access_key = settings.access_key
+        self.__secret_key = settings.secret_key
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.keys_in = keys_in
+        self.page_size = int(page_size)
+        self.max_pages_per_lead = int(max_pages_per_lead)
+        self.backoff = (float(first_wait), float(longest_wait))
+        self.paging = PagingFacts(paging)
+        self._limiter = SlidingWindowLimiter(max_calls, per_seconds)
+        self._local = threading.local()
+        self._stats_lock = threading.Lock()
+        self._counts: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
+        if keys_in == "query":
+            _install_query_filter()
+
+    # -- presentation -----------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (
+            f"LeadSquaredClient(base_url={self.base_url!r}, "
+            f"access_key={mask(self.__access_key)}, secret_key={mask(self.__secret_key)}, "
+            f"max_calls={self.max_calls}, per_seconds={self.per_seconds}, "
+            f"keys_in={self.keys_in!r}, paging={self.paging.reading!r})"
+        )
+
+    def __getstate__(self) -> None:
+        raise TypeError("a LeadSquaredClient holds keys and is not pickled; make one per process")
+
+    @property
+    def max_calls(self) -> int:
+        """Calls allowed per :attr:`per_seconds` now (lowered when the server names its limit)."""
+        return self._limiter.tightest[0]
+
+    @property
+    def per_seconds(self) -> float:
+        """The window of :attr:`max_calls`, in seconds."""
+        return self._limiter.tightest[1]
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the calls made so far (see :class:`ClientStats`).
+
+        Example:
+            >>> client.stats.calls
+            0
+        """
+        with self._stats_lock:
+            counts = dict(self._counts)
+        return ClientStats(
+            **{
+                name: (counts[name] if name == "waited_seconds" else int(counts[name]))
+                for name in counts
+            }
+        )
+
+    def _count(self, name: str, amount: float = 1) -> None:
+        with self._stats_lock:
+            self._counts[name] += amount
+
+    # -- public API -------------------------------------------------------------------
+
+    def iter_activity_pages(
+        self, lead_id: str, *, event: int | None = None, get_file_url: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield a lead's activities page by page, lazily; each activity comes exactly once.
+
+        Args:
+            lead_id: the lead's GUID.
+            event: only activities of this ``ActivityEvent`` code.
+            get_file_url: ask for file URLs of custom-object files (``getFileURL=true``).
+
+        Raises:
+            ValueError: ``lead_id`` is not a GUID (raised at once, before any call).
+            LeadSquaredError: a subclass per failure; see :mod:`lsq_analysis.errors`.
+
+        Example:
+            >>> for page in client.iter_activity_pages(lead_id):
+            ...     print(len(page))
+        """
+        lead_id = validate_lead_id(lead_id)
+        event = _validate_event(event)
+        return self._pages(lead_id, event, get_file_url)
+
+    def get_lead_activities(
+        self, lead_id: str, *, event: int | None = None, get_file_url: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every activity of a lead, each exactly once, as the API sent it (newest first).
+
+        Args:
+            lead_id: the lead's GUID.
+            event: only activities of this ``ActivityEvent`` code.
+            get_file_url: ask for file URLs of custom-object files.
+
+        Raises:
+            ValueError: ``lead_id`` is not a GUID.
+            LeadSquaredError: a subclass per failure (each carries status, the server's
+                ``ExceptionType``/``ExceptionMessage`` and the lead id).
+
+        Example:
+            >>> activities = client.get_lead_activities("3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf")
+            >>> activities[0]["EventName"]
+            'Custom Object Activity'
+        """
+        activities: list[dict[str, Any]] = []
+        for page in self.iter_activity_pages(lead_id, event=event, get_file_url=get_file_url):
+            activities.extend(page)
+        return activities
+
+    def get_activity_types_raw(self) -> list[dict[str, Any]]:
+        """The account's activity-type catalog as the API sends it.
+
+        Example:
+            >>> types = client.get_activity_types_raw()
+            >>> types[0]["ActivityEvent"]
+            201
+        """
+        payload = self._request("GET", ACTIVITY_TYPES_PATH, describe="ActivityTypes.Get")
+        if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
+            raise ResponseFormatError(
+                "ActivityTypes.Get did not answer with a list of activity types",
+                status=200,
+            )
+        return payload
+
+    def get_activity_types(self) -> pl.DataFrame:
+        """The account's activity-type catalog as a polars frame (``frames.activity_types_frame``).
+
+        Example:
+            >>> client.get_activity_types().columns[:2]
+            ['activity_event', 'activity_event_name']
+        """
+        from .frames import activity_types_frame
+
+        return activity_types_frame(self.get_activity_types_raw())
+
+    def get_user(self) -> dict[str, Any]:
+        """Who the keys belong to (``UserByAccessKey.Get``): a cheap check of keys and host.
+
+        Example:
+            >>> client.get_user()["TimeZone"]
+            'UTC'
+        """
+        payload = self._request("GET", USER_PATH, describe="UserByAccessKey.Get")
+        if not isinstance(payload, dict):
+            raise ResponseFormatError(
+                "UserByAccessKey.Get did not answer with an object", status=200
+            )
+        return payload
+
+    # -- paging -----------------------------------------------------------------------
+
+    def _pages(
+        self, lead_id: str, event: int | None, get_file_url: bool
+    ) -> Iterator[list[dict[str, Any]]]:
+        query = {"leadId": lead_id}
+        if get_file_url:
+            query["getFileURL"] = "true"
+
+        def fetch(offset: int, row_count: int) -> tuple[int | None, list[dict[str, Any]]]:
+            body: dict[str, Any] = {"Paging": {"Offset": str(offset), "RowCount": str(row_count)}}
+            if event is not None:
+                body["Parameter"] = {"ActivityEvent": event}
+            payload = self._request(
+                "POST",
+                RETRIEVE_PATH,
+                query=query,
+                body=body,
+                lead_id=lead_id,
+                describe=f"Retrieve lead={lead_id} Offset={offset} RowCount={row_count}",
+            )
+            return _activities_of(payload, lead_id)
+
+        pages = iter_lead_pages(
+            fetch, self.paging, page_size=self.page_size, max_calls=self.max_pages_per_lead
+        )
+        try:
+            for page in pages:
+                self._count("pages")
+                self._count("activities", len(page))
+                yield page
+        except PagingError as exc:
+            raise ResponseFormatError(
+                f"Paging through the activities failed: {exc}", lead_id=lead_id
+            ) from None
+        self._count("leads")
+
+    # -- one call, with retries -------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+        return session
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        lead_id: str | None = None,
+        describe: str,
+    ) -> Any:
+        first, longest = self.backoff
+        exponential = tenacity.wait_exponential_jitter(initial=first, max=longest, jitter=first)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            marker = getattr(error, "_transient", None)
+            if isinstance(marker, _Transient) and marker.pause is not None:
+                return 0.0  # the shared limiter holds every thread for the pause
+            seconds = exponential(state)
+            if isinstance(marker, _Transient) and marker.retry_after is not None:
+                seconds = max(seconds, min(marker.retry_after, _MAX_PAUSE))
+            return seconds
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            self._count("retries")
+            error = state.outcome.exception() if state.outcome else None
+            _log.debug(
+                "%s: retry %d after %s",
+                describe,
+                state.attempt_number,
+                type(error).__name__,
+            )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            wait=wait,
+            retry=tenacity.retry_if_exception(
+                lambda error: isinstance(getattr(error, "_transient", None), _Transient)
+            ),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(self._attempt, method, path, query, body, lead_id, describe)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        body: Any,
+        lead_id: str | None,
+        describe: str,
+    ) -> Any:
+        params = dict(query or {})
+        headers = {}
+        if self.keys_in == "headers":
+            headers["x-LSQ-AccessKey"] = self.__access_key
+            headers["x-LSQ-SecretKey"] = self.__secret_key
+        else:
+            params = {"accessKey": self.__access_key, "secretKey": self.__secret_key, **params}
+        data = None
+        if body is not None:
+            data = orjson.dumps(body)
+            headers["Content-Type"] = "application/json"
+
+        waited_from = time.monotonic()
+        slot = self._limiter.acquire()
+        started = time.monotonic()
+        self._count("waited_seconds", started - waited_from)
+        self._count("calls")
+        failure: LeadSquaredError | None = None
+        response = None
+        try:
+            response = self._session().request(
+                method,
+                self.base_url + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+            )
+            content = response.content
+        except requests.Timeout:
+            failure = ServerError(f"No reply within {self.timeout:g} s", lead_id=lead_id)
+            failure._transient = _Transient()  # type: ignore[attr-defined]
+        except requests.ConnectionError as exc:
+            failure = ServerError(
+                f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})",
+                lead_id=lead_id,
+            )
+            failure._transient = _Transient()  # type: ignore[attr-defined]
+        except requests.RequestException as exc:
+            failure = LeadSquaredError(
+                f"The request could not be made ({type(exc).__name__}: "
+                f"{self._scrub(_reason(exc))})",
+                lead_id=lead_id,
+            )
+        finally:
+            self._limiter.release(slot)
+        elapsed = time.monotonic() - started
+        if failure is not None or response is None:
+            self._count("failed_calls")
+            _log.debug("%s -> %s in %.3f s", describe, failure, elapsed)
+            raise failure from None  # type: ignore[misc]
+
+        status = response.status_code
+        try:
+            payload = orjson.loads(content) if content.strip() else None
+            parse_failed = payload is None and status < 400
+        except orjson.JSONDecodeError:
+            payload, parse_failed = None, True
+        error = self._error_for(status, payload, content, parse_failed, response, lead_id)
+        rows = (
+            len(payload["ProspectActivities"])
+            if isinstance(payload, dict) and isinstance(payload.get("ProspectActivities"), list)
+            else None
+        )
+        if error is not None:
+            self._count("failed_calls")
+            _log.debug(
+                "%s -> HTTP %d %s in %.3f s", describe, status, type(error).__name__, elapsed
+            )
+            raise error from None
+        _log.debug(
+            "%s -> HTTP %d, %s in %.3f s",
+            describe,
+            status,
+            f"{rows} rows" if rows is not None else f"{len(content)} bytes",
+            elapsed,
+        )
+        return payload
+
+    # -- errors -----------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        """Text from outside (server messages, exception reasons) without keys or queries."""
+        for secret in (self.__access_key, self.__secret_key):
+            if secret:
+                for form in {secret, quote(secret, safe=""), quote(secret)}:
+                    text = text.replace(form, "<hidden>")
+        text = _QUERY_KEY_RE.sub(r"\1=<hidden>", text)
+        return _QUERY_RE.sub("?<query hidden>", text)
+
+    def _snippet(self, content: bytes) -> str:
+        text = content[: _SNIPPET_CHARS * 4].decode("utf-8", errors="replace")
+        text = " ".join(self._scrub(text).split())
+        if len(text) > _SNIPPET_CHARS:
+            text = text[: _SNIPPET_CHARS - 3] + "..."
+        return text
+
+    def _error_for(
+        self,
+        status: int,
+        payload: Any,
+        content: bytes,
+        parse_failed: bool,
+        response: requests.Response,
+        lead_id: str | None,
+    ) -> LeadSquaredError | None:
+        is_error_body = isinstance(payload, dict) and str(payload.get("Status", "")).lower() == (
+            "error"
+        )
+        if status < 400 and not is_error_body and not parse_failed:
+            if payload is None:
+                return _transient(
+                    ResponseFormatError("The reply was empty", status=status, lead_id=lead_id)
+                )
+            return None
+
+        exception_type = exception_message = None
+        if isinstance(payload, dict):
+            raw_type = payload.get("ExceptionType")
+            raw_message = payload.get("ExceptionMessage") or payload.get("Message")
+            exception_type = self._scrub(str(raw_type))[:_MAX_SERVER_TEXT] if raw_type else None
+            if raw_message:
+                exception_message = self._scrub(str(raw_message))[:_MAX_SERVER_TEXT]
+        context = {
+            "status": status,
+            "exception_type": exception_type,
+            "exception_message": exception_message,
+            "lead_id": lead_id,
+        }
+        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        server_says = f": {exception_message}" if exception_message else ""
+
+        if parse_failed or (payload is not None and not isinstance(payload, (dict, list))):
+            snippet = self._snippet(content)
+            if status == 429:
+                return self._rate_limited(context, retry_after, "")
+            if status >= 500:
+                error: LeadSquaredError = ServerError(
+                    f"The server failed and sent a reply that is not JSON: {snippet!r}", **context
+                )
+                return (
+                    error
+                    if status in _NON_TRANSIENT_5XX
+                    else _transient(error, retry_after=retry_after)
+                )
+            if status >= 400:
+                cls = _class_for_status(status)
+                return cls(f"The server refused the call ({snippet!r})", **context)
+            return _transient(
+                ResponseFormatError(
+                    f"The reply is not the JSON the API documents (truncated or not JSON): "
+                    f"{snippet!r}",
+                    **context,
+                ),
+                retry_after=retry_after,
+            )
+
+        text = f"{exception_type or ''} {exception_message or ''}"
+        if (
+            status == 429
+            or "ratelimit" in text.lower().replace(" ", "")
+            or (_RATE_LIMIT_TEXT_RE.search(text))
+        ):
+            return self._rate_limited(context, retry_after, server_says)
+        lowered_type = (exception_type or "").lower()
+        if status == 401 or "unauthori" in lowered_type or "accesskey" in lowered_type:
+            return AuthenticationError(
+                f"The keys were refused{server_says}. Check LSQ_ACCESS_KEY and LSQ_SECRET_KEY, "
+                "and that LSQ_HOST is your account's regional API host",
+                **context,
+            )
+        if status >= 500:
+            error = ServerError(f"The server failed{server_says}", **context)
+            return (
+                error
+                if status in _NON_TRANSIENT_5XX
+                else _transient(error, retry_after=retry_after)
+            )
+        if status == 404 or "notfound" in lowered_type:
+            return NotFoundError(f"The API was not found on this host{server_says}", **context)
+        if status == 403:
+            return AuthenticationError(f"The keys may not make this call{server_says}", **context)
+        return BadRequestError(f"The server refused the request{server_says}", **context)
+
+    def _rate_limited(
+        self, context: dict[str, Any], retry_after: float | None, server_says: str
+    ) -> RateLimitError:
+        self._count("rate_limited")
+        message = context.get("exception_message") or ""
+        named = _LIMIT_RE.search(message)
+        lowered = False
+        window = self.per_seconds
+        if named:
+            calls = int(named.group(1))
+            window = float(named.group(2)) * _UNIT_SECONDS[named.group(3).lower()]
+            if window >= 3600:
+                return RateLimitError(
+                    f"The account's API quota is used up{server_says}; try again later",
+                    **context,
+                )
+            lowered = self._limiter.lower(calls, window)
+            if lowered:
+                _log.warning(
+                    "The server's rate limit is %d calls in %g s; the client now keeps to it",
+                    calls,
+                    window,
+                )
+        error = RateLimitError(f"Rate limited by the server{server_says}", **context)
+        if retry_after is not None:
+            pause = min(retry_after, _MAX_PAUSE)
+        elif lowered:
+            pause = 0.0  # the lowered limiter already counts every call the server saw
+        else:
+            pause = window * (1.0 + 0.25 * random.random())
+        self._limiter.pause(pause)
+        error._transient = _Transient(retry_after=retry_after, pause=pause)  # type: ignore[attr-defined]
+        return error
+
+
+def _transient(error: LeadSquaredError, retry_after: float | None = None) -> LeadSquaredError:
+    error._transient = _Transient(retry_after=retry_after)  # type: ignore[attr-defined]
+    return error
+
+
+def _class_for_status(status: int) -> type[LeadSquaredError]:
+    if status == 401 or status == 403:
+        return AuthenticationError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return BadRequestError
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _activities_of(payload: Any, lead_id: str) -> tuple[int | None, list[dict[str, Any]]]:
+    if not isinstance(payload, dict):
+        raise ResponseFormatError(
+            "The activities reply is not a JSON object", status=200, lead_id=lead_id
+        )
+    rows = payload.get("ProspectActivities")
+    if rows is None and "RecordCount" not in payload:
+        raise ResponseFormatError(
+            "The activities reply has no ProspectActivities", status=200, lead_id=lead_id
+        )
+    rows = rows or []
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ResponseFormatError(
+            "ProspectActivities is not a list of activities", status=200, lead_id=lead_id
+        )
+    record_count = payload.get("RecordCount")
+    try:
+        count = int(record_count) if record_count is not None else None
+    except (TypeError, ValueError):
+        count = None
+    return count, rows

@@ -1,0 +1,62 @@
+"""LeadSquaredClient against the fake server over loopback HTTP: paging, keys, basics."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from lsq_analysis.client import LeadSquaredClient, validate_lead_id
+from lsq_analysis.fake_server import FakeLeadSquared
+
+
+def make_leads(*sizes: int, seed: int = 0) -> dict[str, list[dict]]:
+    """Small leads of the given sizes; rows newest first, with a shared-Id audit pair."""
+    leads = {}
+    for index, size in enumerate(sizes):
+        lead_id = str(uuid.UUID(int=(seed << 64) + index + 1))
+        rows = []
+        for k in range(size):
+            rows.append(
+                {
+                    "Id": str(uuid.UUID(int=(seed << 96) + (index << 32) + k // 2)),
+                    "EventCode": 222 if k % 2 == 0 else 3011,
+                    "CreatedOn": f"2025-01-01 00:{k // 60 % 60:02d}:{k % 60:02d}",
+                    "RelatedProspectId": lead_id,
+                    "Data": [{"Key": "Row", "Value": str(k)}],
+                }
+            )
+        leads[lead_id] = rows
+    return leads
+
+
+@pytest.mark.parametrize("paging", ["row", "page0", "page1"])
+@pytest.mark.parametrize("record_count", ["total", "page"])
+def test_every_activity_once_in_each_reading(paging: str, record_count: str) -> None:
+    leads = make_leads(0, 1, 9, 10, 11, 35)
+    with FakeLeadSquared(
+        leads, paging=paging, record_count=record_count, max_page_size=10, rate_limit=None
+    ) as fake:
+        client = fake.client(page_size=25)
+        for lead_id, rows in leads.items():
+            assert client.get_lead_activities(lead_id) == rows
+        assert client.paging.reading == paging
+        assert client.paging.cap == 10
+
+
+def test_non_guid_lead_id_is_refused_before_any_call() -> None:
+    with FakeLeadSquared({}, rate_limit=None) as fake:
+        client = fake.client()
+        with pytest.raises(ValueError, match="GUID"):
+            client.iter_activity_pages("not-a-guid")
+        assert fake.stats.calls == 0
+    assert validate_lead_id(" 3A6D5EA2-400E-4A2F-A728-FBFA0B0C1DDF") == (
+        "3A6D5EA2-400E-4A2F-A728-FBFA0B0C1DDF"
+    )
+
+
+def test_repr_masks_keys() -> None:
+    client = LeadSquaredClient("http://127.0.0.1:1", "u$rTESTACCESSKEY123", "TESTSECRET$456")
+    text = repr(client)
+    assert "TESTACCESSKEY" not in text and "TESTSECRET" not in text
+    assert "127.0.0.1" in text
