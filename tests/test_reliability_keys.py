@@ -1,0 +1,379 @@
+"""No key leaks, end to end, with recognisable canary keys and DEBUG logging everywhere.
+
+The canary keys are checked, in every form they could take (as they are, URL-encoded, and
+their distinctive core ``LEAKCANARY``), against: exception text, repr and whole formatted
+tracebacks (chained causes included), every log record of every logger at DEBUG (message,
+arguments and traceback), every warning, the command line's output and files, every byte of a
+store written by a fetch, the HTML report, and every output of the fetch notebook executed in
+a real kernel. The fake server records what reached it, so the test also proves that by
+default the keys travel only as headers and never in a URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lsq_analysis import fake_server
+from lsq_analysis.client import LeadSquaredClient
+from lsq_analysis.config import resolve_settings
+from lsq_analysis.errors import FetchError, LeadSquaredError
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.fetch import fetch_activities
+from lsq_analysis.samples import synthetic_activities
+
+ACCESS = "u$rLEAKCANARYACCESS1"
+SECRET = "LEAKCANARY$SECRET2"
+FORMS = sorted(
+    {ACCESS, SECRET, quote(ACCESS, safe=""), quote(SECRET, safe=""), "LEAKCANARY", "leakcanary"}
+)
+FAST = {"backoff": (0.01, 0.02), "max_retries": 1, "timeout": 0.3}
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+LEADS = synthetic_activities(4, activities=(5, 60), seed=31)
+LEAD = next(iter(LEADS))
+
+
+def assert_no_key(text: str | bytes, where: str) -> None:
+    """Fail naming where a key (in any form) appeared."""
+    haystack = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    for form in FORMS:
+        assert form not in haystack, f"a key ({form!r}) leaked in {where}"
+
+
+def error_texts(error: BaseException) -> str:
+    """Everything a user could see of an exception: str, repr, args, attributes, traceback."""
+    parts = [str(error), repr(error), repr(error.args)]
+    parts.append("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    context = error.__context__  # hidden by `from None`, still reachable by a debugger
+    while context is not None:
+        parts.append(repr(context))
+        context = context.__context__
+    if isinstance(error, LeadSquaredError):
+        parts.append(repr(vars(error)))
+        parts.append(repr(pickle.loads(pickle.dumps(error))))
+    return "\n".join(parts)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        self.lines.append(repr(record.args))
+        self.lines.append(repr(record.msg))
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[_Collect]:
+    """Every log record of every logger at DEBUG (urllib3's request lines included)."""
+    root = logging.getLogger()
+    handler = _Collect()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+@pytest.fixture
+def seen_by_server(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """What reached any fake server: the request target (path + query) and the key headers."""
+    seen: list[dict] = []
+    original = fake_server._Handler._handle
+
+    def recording(self: fake_server._Handler) -> None:
+        seen.append(
+            {
+                "target": self.path,
+                "request_line": self.requestline,
+                "access_header": self.headers.get("x-LSQ-AccessKey"),
+                "secret_header": self.headers.get("x-LSQ-SecretKey"),
+            }
+        )
+        original(self)
+
+    monkeypatch.setattr(fake_server._Handler, "_handle", recording)
+    return seen
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLeadSquared]:
+    with FakeLeadSquared(
+        LEADS, access_key=ACCESS, secret_key=SECRET, max_page_size=20, rate_limit=(200, 1.0)
+    ) as server:
+        yield server
+
+
+class EchoServer:
+    """A hostile server: every error reply echoes the request's keys back (headers and query)."""
+
+    def __init__(self, status: int, as_json: bool) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                echoed = (
+                    f"Bad request {self.path} with key {self.headers.get('x-LSQ-AccessKey')} "
+                    f"and secret {self.headers.get('x-LSQ-SecretKey')}"
+                )
+                body = (
+                    json.dumps(
+                        {"Status": "Error", "ExceptionType": echoed, "ExceptionMessage": echoed}
+                    ).encode()
+                    if as_json
+                    else f"<html><body>{echoed}</body></html>".encode()
+                )
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+# ------------------------------------------------------------------ library error paths
+FAULTY = {
+    "wrong_keys_401": {"access_key": "u$rOTHERKEY", "secret_key": "OTHER$SECRET"},
+    "server_500": {"error_rate": 1.0},
+    "dropped": {"drop_rate": 1.0},
+    "slower_than_timeout": {"slow_rate": 1.0, "slow_seconds": 0.6},
+    "truncated": {"truncate_rate": 1.0},
+    "html_page": {"html_rate": 1.0},
+    "rate_limited_200": {"rate_limit": (1, 0.2), "rate_limit_style": "200"},
+    "rate_limited_403": {"rate_limit": (1, 0.2), "rate_limit_style": "403"},
+}
+NO_RETRY = {"rate_limited_200", "rate_limited_403"}  # else the retry, now within the limit, works
+
+
+@pytest.mark.parametrize("keys_in", ["headers", "query"])
+@pytest.mark.parametrize("fault", sorted(FAULTY))
+def test_error_paths_leak_no_key(
+    fault: str, keys_in: str, debug_logs: _Collect, seen_by_server: list[dict]
+) -> None:
+    options = {"access_key": ACCESS, "secret_key": SECRET, **FAULTY[fault]}
+    retries = 0 if fault in NO_RETRY else FAST["max_retries"]
+    fetch_errors: list[BaseException] = []
+    with FakeLeadSquared(LEADS, **options) as server:
+        client = LeadSquaredClient(
+            server.url, ACCESS, SECRET, keys_in=keys_in, max_calls=100, per_seconds=1.0,
+            **{**FAST, "max_retries": retries},
+        )  # fmt: skip
+        assert_no_key(repr(client) + str(client), "repr(client)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(LeadSquaredError) as info:
+                client.get_lead_activities(LEAD)
+            assert_no_key(error_texts(info.value), f"the {fault} error")
+            for mode in ("raise", "warn"):
+                try:
+                    fetch_activities(list(LEADS)[:2], client=client, progress=False, errors=mode)
+                except LeadSquaredError as error:
+                    fetch_errors.append(error)
+    if fault not in NO_RETRY:  # rate limits: the fetch, now within the limit, may succeed
+        assert fetch_errors, "the fetch under this fault raised nothing"
+    for error in fetch_errors:
+        assert_no_key(error_texts(error), f"the fetch's {type(error).__name__}")
+        if isinstance(error, FetchError):
+            assert_no_key(repr(error.failures.to_dicts()), "FetchError.failures")
+    assert_no_key("\n".join(str(w.message) for w in caught), "a warning")
+    assert_no_key("\n".join(debug_logs.lines), "a DEBUG log record")
+    assert seen_by_server, "the fake server saw no call"
+    for request in seen_by_server:
+        if keys_in == "headers":
+            assert_no_key(request["target"], "a request URL")
+            assert request["access_header"] == ACCESS and request["secret_header"] == SECRET
+        else:
+            assert request["access_header"] is None  # asked for query parameters only
+
+
+@pytest.mark.parametrize("keys_in", ["headers", "query"])
+@pytest.mark.parametrize(("status", "as_json"), [(400, True), (500, True), (200, False)])
+def test_server_echoing_the_keys_back_leaks_nothing(
+    status: int, as_json: bool, keys_in: str, debug_logs: _Collect
+) -> None:
+    server = EchoServer(status, as_json)
+    try:
+        client = LeadSquaredClient(server.url, ACCESS, SECRET, keys_in=keys_in, **FAST)
+        with pytest.raises(LeadSquaredError) as info:
+            client.get_lead_activities(LEAD)
+    finally:
+        server.close()
+    assert "with key" in str(info.value) or "not JSON" in str(info.value)
+    assert_no_key(error_texts(info.value), "an error quoting the server's echo")
+    assert_no_key("\n".join(debug_logs.lines), "a DEBUG log record")
+
+
+@pytest.mark.parametrize("keys_in", ["headers", "query"])
+def test_no_network_error_leaks_no_key(keys_in: str, debug_logs: _Collect) -> None:
+    client = LeadSquaredClient(_closed_port_url(), ACCESS, SECRET, keys_in=keys_in, **FAST)
+    with pytest.raises(LeadSquaredError) as info:
+        client.get_lead_activities(LEAD)
+    assert_no_key(error_texts(info.value), "a connection error")
+    assert_no_key("\n".join(debug_logs.lines), "a DEBUG log record")
+
+
+def test_settings_and_client_reprs_mask_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = resolve_settings("api-in21.leadsquared.com", ACCESS, SECRET)
+    client = LeadSquaredClient("api-in21.leadsquared.com", ACCESS, SECRET)
+    for shown in (repr(settings), str(settings), repr(client), str(client), f"{client!r}"):
+        assert_no_key(shown, "a repr")
+    assert "hidden" in repr(client)
+    with pytest.raises(TypeError):
+        pickle.dumps(client)  # a client holding keys is never pickled into a file
+    monkeypatch.setenv("LSQ_HOST", "api-in21.leadsquared.com")
+    monkeypatch.setenv("LSQ_ACCESS_KEY", "u$rLEAKCANARY ACCESS")  # a key pasted with a space
+    monkeypatch.setenv("LSQ_SECRET_KEY", SECRET)
+    with pytest.raises(LeadSquaredError) as info:
+        LeadSquaredClient()
+    assert_no_key(error_texts(info.value), "a configuration error")
+
+
+def test_successful_fetch_and_store_hold_no_key(
+    tmp_path: Path, fake: FakeLeadSquared, debug_logs: _Collect, seen_by_server: list[dict]
+) -> None:
+    store = tmp_path / "store"
+    frame = fetch_activities(list(LEADS), client=fake.client(), store=store, progress=False)
+    assert frame.height == sum(len(v) for v in LEADS.values())
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert len(files) >= len(LEADS) + 2
+    for path in files:
+        assert_no_key(path.read_bytes(), f"the stored file {path.relative_to(tmp_path)}")
+    assert_no_key(frame.write_csv(), "the frame")
+    assert_no_key("\n".join(debug_logs.lines), "a DEBUG log record")
+    assert seen_by_server and all(ACCESS not in r["request_line"] for r in seen_by_server)
+
+
+# ------------------------------------------------------------------ command line and report
+_DEBUG_CLI = (
+    "import logging, sys; logging.basicConfig(level=logging.DEBUG); "
+    "from lsq_analysis.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _cli(args: list[str], url: str, cwd: Path, secret: str = SECRET) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSQ_")}
+    env.update(LSQ_HOST=url, LSQ_ACCESS_KEY=ACCESS, LSQ_SECRET_KEY=secret)
+    return subprocess.run(
+        [sys.executable, "-c", _DEBUG_CLI, *args],
+        env=env, cwd=cwd, capture_output=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+def test_cli_fetch_and_report_leak_no_key(
+    tmp_path: Path, fake: FakeLeadSquared, seen_by_server: list[dict]
+) -> None:
+    (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in LEADS))
+    fetched = _cli(
+        ["fetch", "--leads-file", "leads.txt", "--store", "store", "--out", "out.csv"],
+        fake.url,
+        tmp_path,
+    )
+    assert fetched.returncode == 0, fetched.stderr.decode()
+    assert b"DEBUG" in fetched.stderr  # the debug lines really were written
+    reported = _cli(
+        ["report", "--leads-file", "leads.txt", "--out", "report.html", "--no-progress"],
+        fake.url,
+        tmp_path,
+    )
+    assert reported.returncode == 0, reported.stderr.decode()
+    with FakeLeadSquared(LEADS, error_rate=0.5, seed=2) as flaky:  # other keys and faults
+        refused = _cli(
+            ["fetch", "--leads-file", "leads.txt", "--out", "bad.csv"], flaky.url, tmp_path
+        )
+    assert refused.returncode == 2 and b"LSQ_ACCESS_KEY" in refused.stderr
+    for name, run in (("fetch", fetched), ("report", reported), ("refused", refused)):
+        assert_no_key(run.stdout, f"the {name} command's stdout")
+        assert_no_key(run.stderr, f"the {name} command's stderr")
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name != "leads.txt":
+            assert_no_key(path.read_bytes(), f"the file {path.relative_to(tmp_path)}")
+    assert (tmp_path / "report.html").stat().st_size > 10_000
+    assert seen_by_server
+    assert all("LEAKCANARY" not in r["target"] for r in seen_by_server)
+
+
+# ------------------------------------------------------------------ notebooks
+def test_fetch_notebook_with_canary_keys_leaks_nothing(
+    tmp_path: Path, fake: FakeLeadSquared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "02_fetch_from_leadsquared.ipynb"
+    shutil.copy(NOTEBOOKS / name, tmp_path / name)
+    (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in LEADS))
+    nb = nbformat.read(tmp_path / name, as_version=4)
+    nb.cells.insert(
+        0,
+        nbformat.v4.new_code_cell(
+            "import logging, sys\n"
+            "logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, force=True)"
+        ),
+    )
+    monkeypatch.setenv("LSQ_HOST", fake.url)
+    monkeypatch.setenv("LSQ_ACCESS_KEY", ACCESS)
+    monkeypatch.setenv("LSQ_SECRET_KEY", SECRET)
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()  # fmt: skip
+    outputs = [
+        json.dumps(output)
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    ]
+    text = "\n".join(outputs)
+    assert "Using your LeadSquared account at" in text  # it really used the canary keys
+    assert "DEBUG" in text  # and the debug lines were captured
+    assert_no_key(text, "a notebook output")
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix != ".ipynb" and path.name != "leads.txt":
+            assert_no_key(path.read_bytes(), f"the notebook's file {path.name}")
+    errors = [o for o in outputs if '"output_type": "error"' in o]
+    assert errors == [], errors[:1]
+
+
+def test_public_names_do_not_expose_key_holding_attributes() -> None:
+    client = LeadSquaredClient("api-in21.leadsquared.com", ACCESS, SECRET)
+    public = {name: getattr(client, name) for name in dir(client) if not name.startswith("_")}
+    assert_no_key(repr({k: v for k, v in public.items() if not callable(v)}), "a public attribute")
