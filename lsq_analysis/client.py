@@ -732,19 +732,24 @@ def _activities_of(payload: Any, lead_id: str) -> tuple[int | None, list[dict[st
         raise ResponseFormatError(
             "The activities reply is not a JSON object", status=200, lead_id=lead_id
         )
-    rows = payload.get("ProspectActivities")
-    if rows is None and "RecordCount" not in payload:
-        raise ResponseFormatError(
-            "The activities reply has no ProspectActivities", status=200, lead_id=lead_id
-        )
-    rows = rows or []
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise ResponseFormatError(
-            "ProspectActivities is not a list of activities", status=200, lead_id=lead_id
-        )
     record_count = payload.get("RecordCount")
     try:
         count = int(record_count) if record_count is not None else None
     except (TypeError, ValueError):
         count = None
+    rows = payload.get("ProspectActivities")
+    if rows is None:
+        # Only "RecordCount": 0 with no list is an empty lead; anything else would lose rows.
+        if count == 0:
+            return 0, []
+        raise ResponseFormatError(
+            "The activities reply has no ProspectActivities list"
+            + (f" although its RecordCount is {count}" if count is not None else ""),
+            status=200,
+            lead_id=lead_id,
+        )
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ResponseFormatError(
+            "ProspectActivities is not a list of activities", status=200, lead_id=lead_id
+        )
     return count, rows

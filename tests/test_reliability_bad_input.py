@@ -330,12 +330,9 @@ MALFORMED = {
         ResponseFormatError, "ProspectActivities",
     ),
 }  # fmt: skip
-CLIENT_BUGS = {
-    "prospect_activities_missing": "client.py _activities_of: RecordCount 3 with no "
-    "ProspectActivities is taken as an empty lead (3 activities silently lost)",
-    "prospect_activities_null": "client.py _activities_of: RecordCount 3 with "
-    "ProspectActivities null is taken as an empty lead (3 activities silently lost)",
-}
+# Both former entries (RecordCount 3 with ProspectActivities missing or null taken as an
+# empty lead) were fixed in client.py _activities_of by the client helper.
+CLIENT_BUGS: dict[str, str] = {}
 
 
 def _malformed_params() -> list:
