@@ -288,7 +288,8 @@ def _bool(value: Any) -> bool | None:
 
 
 def _key(value: Any) -> str:
-    # the Arrow reader cuts a name at a NUL character: keep the name whole
+    # the Arrow reader cuts a name at a NUL character (a key with one, as absurd as that is,
+    # loses the rest of its name on the fast path; the careful path keeps it, as U+FFFD)
     return (_text(value) or "").replace("\x00", "\ufffd")
 
 
@@ -596,8 +597,6 @@ def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
     # an "&" or any backslash (which also covers "&" escaped as \u0026): decode checks needed
     specials = any(b"&" in line or b"\\" in line for line in lines)
     try:
-        if any(b"\\u0000" in line for line in lines):
-            raise pa.ArrowInvalid("a NUL character: names need the careful way")
         table = _read(kind, lines)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         lines = _canonical_lines(kind, lines)
@@ -725,7 +724,7 @@ def _json_subkeys(s: pl.Series) -> list[pl.Series]:
         decoded = candidates.str.json_decode(infer_schema_length=None)
         if not isinstance(decoded.dtype, pl.Struct):
             return []
-        subs = [(f.name, _to_text(decoded.struct.field(f.name))) for f in decoded.dtype.fields]
+        subs = [(c.name, _to_text(c)) for c in decoded.struct.unnest().get_columns()]
     except pl.exceptions.PolarsError:
         objs = _subkey_values(candidates.to_list())
         keys = list(dict.fromkeys(k for o in objs if o for k in o))
@@ -740,9 +739,8 @@ def _json_subkeys(s: pl.Series) -> list[pl.Series]:
 def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
     if fields is None or not isinstance(fields.dtype, pl.Struct) or fields.null_count() == n:
         return []
-    cols = [
-        _to_text(fields.struct.field(f.name)).alias(f"fields.{f.name}") for f in fields.dtype.fields
-    ]
+    # unnest, not struct.field(name): a key such as "*" or "^a$" would be read as a pattern
+    cols = [_to_text(c).alias(f"fields.{c.name}") for c in fields.struct.unnest().get_columns()]
     if not cols:
         return []
     frame = pl.DataFrame(cols)
