@@ -17,7 +17,10 @@ Times are ``created_on`` (UTC). Rows without ``created_on`` are ignored. Within 
 activities are ordered by ``created_on``; ties keep the frame's order. An event type is
 identified by ``event_code``, because audit-log rows (code 3011) carry the name of the
 activity type they changed in ``event_name``; output columns named ``event`` hold the display
-label of a code (its most common name, ``"Audit log"`` for 3011).
+label of a code (its most common name, ``"Audit log"`` for 3011; unique per code).
+
+:func:`time_to_event` takes its two events positionally (``time_to_event(df, "Lead Capture",
+"Email Opened")``); its ``start=`` / ``end=`` keywords are the date filters, as everywhere.
 
 No function here plots or does HTTP; :mod:`lsq_analysis.charts` draws their results.
 """
@@ -345,7 +348,7 @@ def _with_label(
 def _cum_sum_by_lead(column: str) -> pl.Expr:
     """Running total of ``column`` restarting at each lead, for a frame sorted by lead.
 
-    Same result as ``cum_sum().over("lead_id")`` without hashing the lead ids (3x faster).
+    Same result as ``cum_sum().over("lead_id")``, without hashing the lead ids.
     """
     running = pl.col(column).cum_sum()
     lead_starts = (pl.col("lead_id") != pl.col("lead_id").shift(1)).fill_null(True)
