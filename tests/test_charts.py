@@ -396,3 +396,23 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(ch, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 7
     assert result.failed == 0
+
+
+def test_charts_never_import_pandas() -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("lsq_analysis.frames")
+    code = (
+        "import sys, lsq_analysis as lsq\n"
+        "df = lsq.load_sample()\n"
+        "for chart in (lsq.timeline, lsq.score_chart, lsq.event_mix, lsq.activity_heatmap,\n"
+        "              lsq.transition_chart):\n"
+        "    chart(df).to_json()\n"
+        "lsq.funnel_chart(df, ['Lead Capture', 'Email Opened']).to_json()\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "False"
