@@ -926,8 +926,13 @@ def _step_times(
     furthest (the earliest such path on a tie).
     """
     window = _to_timedelta(within, "within") if within is not None else None
+    # only the steps' rows matter, and dropping the others keeps their order: sort fewer rows
+    wanted = sorted({code for codes in step_codes for code in codes})
+    if events is not None:
+        allowed = set(resolve_event_codes(df, events))
+        wanted = [code for code in wanted if code in allowed]
     base = (
-        _prepared(df, function, [], leads, events, start, end)
+        _prepared(df, function, [], leads, wanted, start, end)
         .with_row_index("_pos")
         .with_columns(pl.col("_pos").cast(pl.Int64))
         .collect()
