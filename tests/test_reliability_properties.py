@@ -1,0 +1,245 @@
+"""Property tests (hypothesis): the paging logic and the parser never lose or double an activity.
+
+* Paging, in memory: any number of activities, any paging reading, either meaning of
+  ``RecordCount``, any server cap, any page size asked, several leads sharing what the
+  client learned about the host (as one client's leads do), the reading told or not.
+* Paging and fetching over loopback: one fake server for the whole module, its paging
+  settings and leads changed between examples; a fresh client per example.
+* Parser: any mix of activity shapes (keys missing, junk types, Data and ActivityFields of
+  any keys, text with HTML references and non-ASCII) gives one row per activity, in order,
+  by every input route (list of dicts, mapping lead -> activities, the store's JSON strings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from lsq_analysis._paging import PagingFacts, iter_lead_pages
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.fetch import fetch_activities
+from lsq_analysis.frames import activities_frame, drop_duplicate_activities
+
+READINGS = ("row", "page0", "page1")
+GUIDS = [f"0000{i:04x}-0000-4000-8000-{i:012x}" for i in range(1, 9)]
+
+
+# --------------------------------------------------------------------------- a paging server
+def _server_page(
+    rows: list[dict], offset: int, row_count: int, reading: str, record_count: str, cap: int | None
+) -> tuple[int, list[dict]]:
+    """One reply of a server with the given reading, RecordCount meaning and cap."""
+    size = row_count if cap is None else min(row_count, cap)
+    skip = {"row": offset, "page0": offset * size, "page1": max(0, offset - 1) * size}[reading]
+    page = rows[skip : skip + size]
+    return (len(rows) if record_count == "total" else len(page)), page
+
+
+def _lead_rows(n: int, lead: int, collide: bool) -> list[dict]:
+    """``n`` distinct activities; with ``collide`` they share Id, EventCode and times."""
+    return [
+        {
+            "Id": "same" if collide else f"a{lead}-{i}",
+            "EventCode": 3011 if collide else i % 5,
+            "CreatedOn": "2025-04-04 12:10:25",
+            "ModifiedOn": "0001-01-01 00:00:00",
+            "Data": [{"Key": "NewData", "Value": f'{{"Status":"s{lead}-{i}"}}'}],
+        }
+        for i in range(n)
+    ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 130), min_size=1, max_size=4),
+    reading=st.sampled_from(READINGS),
+    record_count=st.sampled_from(("total", "page")),
+    cap=st.one_of(st.none(), st.integers(1, 60)),
+    page_size=st.integers(1, 80),
+    told=st.booleans(),
+    collide=st.booleans(),
+)
+def test_paging_returns_every_activity_exactly_once(
+    counts: list[int],
+    reading: str,
+    record_count: str,
+    cap: int | None,
+    page_size: int,
+    told: bool,
+    collide: bool,
+) -> None:
+    facts = PagingFacts(reading if told else None)  # shared by the leads, as in one client
+    for lead, n in enumerate(counts):
+        rows = _lead_rows(n, lead, collide)
+        calls = []
+
+        def fetch(
+            offset: int, row_count: int, rows: list[dict] = rows, calls: list = calls
+        ) -> tuple[int, list[dict]]:
+            calls.append((offset, row_count))
+            return _server_page(rows, offset, row_count, reading, record_count, cap)
+
+        got = [a for page in iter_lead_pages(fetch, facts, page_size=page_size, max_calls=10_000)
+               for a in page]  # fmt: skip
+        note(f"lead {lead}: n={n} calls={calls} facts={facts!r}")
+        assert got == rows  # every activity, once, in the server's order
+        per_page = min(page_size, cap) if cap else page_size
+        # bounded: the pages needed, plus a probe and the confirmation of a short page
+        assert len(calls) <= 2 * -(-n // per_page) + 4, calls
+
+
+# --------------------------------------------------------------------------- over loopback
+@pytest.fixture(scope="module")
+def shared_fake() -> Iterator[FakeLeadSquared]:
+    with FakeLeadSquared({GUIDS[0]: []}, rate_limit=None) as fake:
+        yield fake
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    counts=st.lists(st.integers(0, 90), min_size=1, max_size=5),
+    reading=st.sampled_from(READINGS),
+    record_count=st.sampled_from(("total", "page")),
+    cap=st.one_of(st.none(), st.integers(1, 40)),
+    page_size=st.integers(1, 60),
+)
+def test_fetch_over_loopback_returns_every_activity_exactly_once(
+    shared_fake: FakeLeadSquared,
+    counts: list[int],
+    reading: str,
+    record_count: str,
+    cap: int | None,
+    page_size: int,
+) -> None:
+    leads = {GUIDS[i]: _lead_rows(n, i, collide=False) for i, n in enumerate(counts)}
+    shared_fake.leads = leads
+    shared_fake.paging, shared_fake.record_count, shared_fake.max_page_size = (
+        reading,
+        record_count,
+        cap,
+    )
+    client = shared_fake.client(page_size=page_size, max_calls=1000, per_seconds=1.0)
+    for lead, rows in leads.items():
+        assert client.get_lead_activities(lead) == rows
+    frame = fetch_activities(list(leads), client=client, progress=False)
+    assert frame.height == sum(counts)
+    for lead, rows in leads.items():
+        part = frame.filter(pl.col("lead_id") == lead)
+        assert part["activity_id"].to_list() == [r["Id"] for r in rows]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fetch.py _collect_pages dedups on (Id, EventCode, ModifiedOn) and _fetch_lead calls "
+    "frames.drop_duplicate_activities (Id, EventCode, ModifiedOn, CreatedOn): distinct audit-log "
+    "rows of one activity (same Id, EventCode 3011, ModifiedOn 0001-01-01, same second) are "
+    "dropped. Fix: dedupe on the whole activity (_paging.activity_identity), or not at all (the "
+    "client already yields each activity once)",
+)
+def test_fetch_keeps_distinct_log_rows_that_share_id_event_and_times(
+    shared_fake: FakeLeadSquared,
+) -> None:
+    rows = _lead_rows(4, 0, collide=True)  # WhatsApp status changes: sent, delivered, read...
+    shared_fake.leads = {GUIDS[0]: rows}
+    shared_fake.paging, shared_fake.record_count, shared_fake.max_page_size = "row", "total", 2
+    client = shared_fake.client(max_calls=1000, per_seconds=1.0)
+    assert client.get_lead_activities(GUIDS[0]) == rows  # the client keeps all four
+    frame = fetch_activities([GUIDS[0]], client=client, progress=False)
+    assert frame["data.NewData"].to_list() == [r["Data"][0]["Value"] for r in rows]
+
+
+# --------------------------------------------------------------------------- the parser
+_KEY = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,11}", fullmatch=True)
+_PLAIN = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40)
+_TEXT = st.one_of(
+    _PLAIN,
+    st.sampled_from(["&#x1F447; hi", "caf\u00e9 &amp; bar", '{"IsAsync" : False}', "", " "]),
+)
+_JUNK = st.one_of(st.none(), st.integers(-(2**40), 2**40), st.booleans(), _TEXT, st.floats())
+_DATES = st.sampled_from(
+    ["2025-04-04 12:10:25", "0001-01-01 00:00:00", "4/4/2025 4:39:47 PM", "", "garbage", None]
+)
+
+
+@st.composite
+def activity(draw: st.DrawFn, index: int) -> dict:
+    act: dict = {"Id": f"id-{index}"}  # a distinct id marks each input row
+    act["EventCode"] = draw(st.one_of(st.integers(0, 13000), st.sampled_from(["21", None, "x"])))
+    if draw(st.booleans()):
+        act["EventName"] = draw(_TEXT)
+    if draw(st.booleans()):
+        act["CreatedOn"] = draw(_DATES)
+    if draw(st.booleans()):
+        act["ModifiedOn"] = draw(_DATES)
+    if draw(st.booleans()):
+        act["ActivityScore"] = draw(_JUNK)
+    if draw(st.booleans()):
+        act["Data"] = draw(
+            st.one_of(
+                st.lists(st.fixed_dictionaries({"Key": _KEY, "Value": _TEXT}), max_size=5),
+                st.just([]),
+                st.none(),
+            )
+        )
+    if draw(st.booleans()):
+        act["ActivityFields"] = draw(
+            st.one_of(st.dictionaries(_KEY, st.one_of(_TEXT, st.none()), max_size=5), st.none())
+        )
+    for key in draw(st.lists(_KEY, max_size=3)):  # unknown top-level keys of any value
+        act.setdefault(key, draw(_JUNK))
+    return act
+
+
+@st.composite
+def activity_lists(draw: st.DrawFn) -> list[dict]:
+    n = draw(st.integers(0, 25))
+    return [draw(activity(i)) for i in range(n)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(acts=activity_lists())
+def test_parser_gives_one_row_per_activity_in_order_by_every_route(acts: list[dict]) -> None:
+    frame = activities_frame(acts)
+    assert frame.height == len(acts)
+    assert frame["activity_id"].to_list() == [a["Id"] for a in acts]
+
+    # the store's route: one JSON string per activity
+    stored = activities_frame(pl.Series([orjson.dumps(a).decode() for a in acts], dtype=pl.String))
+    assert stored.height == len(acts)
+    assert stored["activity_id"].to_list() == frame["activity_id"].to_list()
+
+    # a mapping lead -> activities fills lead_id, keeps every row
+    by_lead = activities_frame({GUIDS[1]: acts[: len(acts) // 2], GUIDS[2]: acts[len(acts) // 2 :]})
+    assert by_lead["activity_id"].to_list() == frame["activity_id"].to_list()
+    assert by_lead["lead_id"].to_list() == [GUIDS[1]] * (len(acts) // 2) + [GUIDS[2]] * (
+        len(acts) - len(acts) // 2
+    )
+
+    # plain Data values come through unchanged (first value of a key in an activity)
+    for row, act in enumerate(acts):
+        seen: set[str] = set()
+        for pair in act.get("Data") or []:
+            key, value = pair["Key"], pair["Value"]
+            if key in seen or "&" in value or not value.strip():
+                continue
+            seen.add(key)
+            column = f"data.{key}"
+            assert column in frame.columns, column
+            assert frame[column][row] in (value, value.strip()), (column, row)
+
+
+@settings(max_examples=60, deadline=None)
+@given(acts=activity_lists(), repeats=st.lists(st.integers(0, 24), max_size=10))
+def test_drop_duplicates_removes_only_the_repeats(acts: list[dict], repeats: list[int]) -> None:
+    doubled = acts + [acts[i] for i in repeats if i < len(acts)]  # paging overlap
+    frame = drop_duplicate_activities(activities_frame(doubled))
+    assert frame["activity_id"].to_list() == [a["Id"] for a in acts]
