@@ -1,0 +1,76 @@
+"""Every example notebook runs top to bottom in a real kernel, with no credentials set."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NAMES = ["01_quickstart.ipynb", "02_fetch_from_leadsquared.ipynb", "03_lead_journeys.ipynb"]
+
+
+def _outputs(nb: nbformat.NotebookNode, output_type: str) -> list[dict]:
+    return [
+        output
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output["output_type"] == output_type
+    ]
+
+
+def _text(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(str(output.get("text", "")))
+            parts.extend(str(v) for v in output.get("data", {}).values())
+    return "\n".join(parts)
+
+
+def test_the_notebook_folder_holds_exactly_the_documented_notebooks():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebooks_are_committed_without_outputs(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"  # JupyterLab starts it unasked
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_top_to_bottom_on_a_fresh_kernel(name, tmp_path):
+    shutil.copy(NOTEBOOKS / name, tmp_path / name)
+    nb = nbformat.read(tmp_path / name, as_version=4)
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()  # raises CellExecutionError on the first failing cell
+
+    assert _outputs(nb, "error") == []
+    stderr = [o["text"] for o in _outputs(nb, "stream") if o["name"] == "stderr"]
+    assert stderr == []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code_cells)  # every cell ran
+    text = _text(nb)
+    if name == "01_quickstart.ipynb":
+        assert "activities of 25 leads" in text
+        widget_views = [
+            o
+            for o in _outputs(nb, "display_data") + _outputs(nb, "execute_result")
+            if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        ]
+        assert widget_views, "the explorer was not displayed"
+    if name == "02_fetch_from_leadsquared.ipynb":
+        assert "No LeadSquared credentials are set" in text and "FAKE LeadSquared" in text
+        assert "0 API calls (all from the store)" in text
+        assert "refresh: 1 new activities" in text
+        assert "leads failed" in text or "no lead failed" in text
+    if name == "03_lead_journeys.ipynb":
+        assert "changed fields" in text
