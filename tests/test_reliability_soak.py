@@ -6,7 +6,8 @@ and rate-limit replies (the client is told a limit twice the server's, so it mus
 server's from its replies), in each paging reading and each rate-limit style. Every activity
 of every lead arrives exactly once (the stored raw activities equal the server's, in order),
 or the lead is reported failed with its reason and is absent from the store; a re-run over
-the same store fetches only those leads and completes them.
+the same store fetches only those leads and completes them; and after new activities arrive
+on the server, a refresh (``max_age=0``) under the same faults stores exactly the server's.
 """
 
 from __future__ import annotations
@@ -114,12 +115,24 @@ def test_fault_soak_every_activity_once_or_reported_then_rerun_completes(
             assert fake.stats.calls == 0
         _check_every_lead(leads, store, second.frame, set())
         assert second.frame.height == sum(len(v) for v in leads.values())
-        # the whole frame equals a fault-free expansion of the server's activities
-        store_frame = store.frame().sort("lead_id", "activity_id", "event_code")
-        assert store_frame.height == second.frame.height
+        assert store.frame().height == second.frame.height
+
+        # new activities arrive on the server; a refresh under the same faults merges them
+        newer = synthetic_activities(N_LEADS, activities=(0, 50), seed=12, start="2025-09-01")
+        for (lead, activities), new in zip(list(fake.leads.items()), newer.values(), strict=True):
+            fake.leads[lead] = [dict(a, RelatedProspectId=lead) for a in new] + activities
+        fake.reset_stats()
+        third = run_fetch(
+            list(leads), client=fake.client(max_retries=8, **options), store=store,
+            progress=False, max_age=0,
+        )  # fmt: skip
+        assert third.failures.height == 0, third.failures.to_dicts()
+        assert third.refreshed == len(leads)
+        _check_every_lead(fake.leads, store, third.frame, set())
     print(
         f"\nsoak {paging}/{style}/{record_count}: first pass {first.calls} calls, "
         f"{first.retries} retries, {first.rate_limited} rate-limited, "
         f"{first.failures.height} failed leads, {first.seconds:.1f}s; re-run "
-        f"{second.calls} calls, {second.seconds:.1f}s"
+        f"{second.calls} calls, {second.seconds:.1f}s; refresh {third.calls} calls, "
+        f"{third.seconds:.1f}s"
     )
