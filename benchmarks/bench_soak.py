@@ -7,7 +7,9 @@ run's style (the client is told a limit twice the server's, so it has to learn t
 from the server's replies). A first pass fetches into a store with few retries, so that some
 leads fail; every lead is then either stored with exactly the server's activities (byte for
 byte, in order) or reported failed with its reason and absent from the store. A second pass
-over the same store fetches only the failed leads and must complete them.
+over the same store fetches only the failed leads and must complete them. Then new activities
+arrive on the server for every lead, and a refresh (``max_age=0``) under the same faults must
+leave the store holding exactly the server's activities again.
 
 The default is three runs that together cover each paging reading, each rate-limit style and
 both meanings of ``RecordCount``; ``--all`` runs the nine reading x style combinations.
@@ -122,12 +124,27 @@ def soak_once(
             list(leads), client=fake.client(max_retries=8, **options), store=store, progress=False
         )
         ok_second, problems_second = _verify(leads, store, set(second.failures["lead_id"]))
+        # new activities arrive on the server; a refresh under the same faults merges them
+        newer = synthetic_activities(n_leads, activities=(0, 60), seed=seed + 1000,
+                                     start="2025-09-01")  # fmt: skip
+        for (lead, activities), new in zip(list(fake.leads.items()), newer.values(), strict=True):
+            fake.leads[lead] = [dict(a, RelatedProspectId=lead) for a in new] + activities
+        fake.reset_stats()
+        third = run_fetch(
+            list(leads), client=fake.client(max_retries=8, **options), store=store,
+            progress=False, max_age=0,
+        )  # fmt: skip
+        ok_third, problems_third = _verify(fake.leads, store, set(third.failures["lead_id"]))
+        refreshed_expected = sum(len(v) for v in fake.leads.values())
         complete = (
             ok_first
             and ok_second
             and second.failures.height == 0
             and second.frame.height == expected
             and second.fetched == len(failed)
+            and ok_third
+            and third.failures.height == 0
+            and third.frame.height == refreshed_expected
         )
     return {
         "paging": paging,
@@ -150,8 +167,12 @@ def soak_once(
         "rerun_calls": second.calls,
         "rerun_seconds": round(second.seconds, 1),
         "rerun_failed": second.failures.height,
+        "refresh_new_activities": refreshed_expected - expected,
+        "refresh_calls": third.calls,
+        "refresh_seconds": round(third.seconds, 1),
+        "refresh_failed": third.failures.height,
         "complete": complete,
-        "problems": (problems_first + problems_second)[:10],
+        "problems": (problems_first + problems_second + problems_third)[:10],
     }
 
 
@@ -186,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = (
         "| paging | rate-limit style | RecordCount | leads | activities | calls | retries | "
-        "rate-limited | failed leads | seconds | re-run calls | re-run seconds | exactly once |"
+        "rate-limited | failed leads | seconds | re-run calls | re-run seconds | "
+        "refresh: new activities, calls, seconds | exactly once |"
     )
     print(header)
-    print("|" + "---|" * 13)
+    print("|" + "---|" * 14)
     results = []
     started = time.monotonic()
     for i, (paging, style, record_count) in enumerate(runs):
@@ -209,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['activities']:,} | {result['calls']:,} | {result['retries']:,} | "
             f"{result['rate_limited']:,} | {result['failed_leads']} | {result['seconds']} | "
             f"{result['rerun_calls']} | {result['rerun_seconds']} | "
-            f"{'yes' if result['complete'] else 'NO'} |",
+            f"{result['refresh_new_activities']:,}, {result['refresh_calls']}, "
+            f"{result['refresh_seconds']} | {'yes' if result['complete'] else 'NO'} |",
             flush=True,
         )
     print(f"\ntotal wall time {time.monotonic() - started:.0f}s")
