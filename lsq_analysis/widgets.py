@@ -755,14 +755,12 @@ class DateRangePicker(W.HBox):
     def __init__(
         self, df: pl.DataFrame, *, value: tuple[dt.date | None, dt.date | None] = (None, None)
     ) -> None:
-        self.bounds = date_bounds(df)
-        first, last = self.bounds
         self._syncing = _Syncing()
         self.start = W.DatePicker(description="from", layout=W.Layout(width="220px"))
         self.end = W.DatePicker(description="to", layout=W.Layout(width="220px"))
         self.clear_button = W.Button(description="All dates", layout=W.Layout(width="90px"))
-        span = f"activities from {first} to {last}" if first else "no activities"
-        self.status = W.HTML(f"<small>{span}</small>")
+        self.status = W.HTML()
+        self.set_frame(df)
         self.start.add_class("lsq-date-start")
         self.end.add_class("lsq-date-end")
         self.clear_button.add_class("lsq-date-all")
@@ -772,6 +770,17 @@ class DateRangePicker(W.HBox):
         self.end.observe(self._on_dates, "value")
         self.clear_button.on_click(lambda _: setattr(self, "value", (None, None)))
         self.value = tuple(value)
+
+    def set_frame(self, df: pl.DataFrame) -> None:
+        """Show the span of another frame (e.g. after leads were added); the range stays.
+
+        Example:
+            >>> picker.set_frame(bigger_frame)  # doctest: +SKIP
+        """
+        self.bounds = date_bounds(df)
+        first, last = self.bounds
+        span = f"activities from {first} to {last} (UTC)" if first else "no activities"
+        self.status.value = f"<small>{span}</small>"
 
     def _on_dates(self, change: dict) -> None:
         if not self._syncing.active:
@@ -1076,6 +1085,7 @@ class Explorer(W.VBox):
         self._partition = _LeadPartition(frame)
         self._colors = _event_colors(frame)
         self._build_pools()
+        self.date_picker.set_frame(frame)
         self.event_picker.set_frame(frame)  # new leads may bring new event types
         self.refresh()
 

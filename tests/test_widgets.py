@@ -238,6 +238,9 @@ def test_date_range_picker(frame):
         picker.value = (dt.date(2025, 3, 5), dt.date(2025, 3, 1))
     picker.clear_button.click()
     assert picker.value == (None, None)
+    assert "from 2025-03-01 to 2025-03-09" in picker.status.value
+    picker.set_frame(frame.filter(pl.col("lead_id") == NONAME))
+    assert picker.bounds == (dt.date(2025, 3, 7), dt.date(2025, 3, 7))
 
 
 # ---------------------------------------------------------------- the explorer
@@ -337,6 +340,7 @@ def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
         fetch_activities(leads, client=fake.client(), store=store, progress=False)
         from_store = LeadPicker(store)
         assert set(from_store.index["lead_id"]) == set(leads)
+        assert explore(store).frames["activities"]["lead_id"].n_unique() == 1
 
         bare = LeadPicker(fake.client(), progress=False)
         assert bare.index.height == 0
