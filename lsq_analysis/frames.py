@@ -99,6 +99,7 @@ _CORE_KEYS: dict[str, str] = {
 _INT_KEYS = frozenset({"EventCode", "ActivityType", "ActivityScore", "TrackLocation"})
 _FLOAT_KEYS = frozenset({"Latitude", "Longitude"})
 _BOOL_KEYS = frozenset({"IsEmailType"})
+_ID_COLUMNS = frozenset({"lead_id", "activity_id", "session_id"})
 _LEAD_KEY = "__lsq_lead__"  # carries a mapping's lead id through the parser
 
 _DATA_TYPE = pa.list_(pa.struct([("Key", pa.string()), ("Value", pa.string())]))
@@ -621,6 +622,7 @@ def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
 
 # --------------------------------------------------------------------------- expand one chunk
 
+_API_TIME = "%Y-%m-%d %H:%M:%S"
 _TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%m/%d/%Y %I:%M:%S %p")
 
 
@@ -633,13 +635,6 @@ def _time_expr(name: str, fallback: bool) -> pl.Expr:
         )
     zero = parsed.dt.year() <= _ZERO_DATE_YEAR
     return pl.when(zero.not_()).then(parsed).dt.replace_time_zone("UTC").alias(name)
-
-
-def _unparsed(name: str) -> pl.Expr:
-    """True if some non-empty value of the column is not in the API's usual date form."""
-    text = pl.col(name).str.strip_chars()
-    parsed = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
-    return (parsed.is_null() & (text != "")).any()
 
 
 def _parse_times(s: pl.Series) -> pl.Series:
@@ -744,7 +739,7 @@ def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
     if not cols:
         return []
     frame = pl.DataFrame(cols)
-    looks = frame.select(pl.all().str.contains(r"^\s*\{").any()).row(0)
+    looks = frame.select(pl.all().str.starts_with("{").any()).row(0)
     out: list[pl.Series] = []
     for col, has_json in zip(cols, looks, strict=True):
         out.append(col)
@@ -787,29 +782,39 @@ def _expand(chunk: _Chunk_) -> pl.DataFrame:
     # one parallel pass for the facts each string column's cleaning depends on
     texts = [c for c, t in wide.schema.items() if t == pl.String and CORE_SCHEMA.get(c, t) == t]
     checks = [(pl.col(c) == "").any().alias(f"e{i}") for i, c in enumerate(texts)]
-    if chunk.specials:
+    if chunk.specials:  # ids are not text: no references to decode in them
         checks += [
-            pl.col(c).str.contains(_NEEDS_DECODE).any().alias(f"d{i}") for i, c in enumerate(texts)
+            pl.col(c).str.contains(_NEEDS_DECODE).any().alias(f"d{i}")
+            for i, c in enumerate(texts)
+            if c not in _ID_COLUMNS
         ]
     facts = wide.select(checks).row(0, named=True) if checks else {}
     if chunk.specials:
-        fixes = [_decoded(wide.get_column(c)) for i, c in enumerate(texts) if facts[f"d{i}"]]
+        fixes = [_decoded(wide.get_column(c)) for i, c in enumerate(texts) if facts.get(f"d{i}")]
         if fixes:
             wide = wide.with_columns(fixes)
     exprs: list[pl.Expr] = [
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) if facts[f"e{i}"] else pl.col(c)
         for i, c in enumerate(texts)
     ]
-    typed = [c for c in CORE_SCHEMA if CORE_SCHEMA[c] != pl.String]
-    exprs += [_core_expr(c, wide.schema[c], False) for c in typed]
     times = ("created_on", "modified_on")
-    exprs += [_unparsed(t).alias(f"__unparsed_{t}") for t in times]
+    typed = [c for c in CORE_SCHEMA if CORE_SCHEMA[c] != pl.String and c not in times]
+    exprs += [_core_expr(c, wide.schema[c], False) for c in typed]
+    exprs += [pl.col(t).str.strptime(pl.Datetime("us"), _API_TIME, strict=False) for t in times]
     out = wide.select(exprs)
-    # dates in another form than the API's usual one: parse those columns again, slowly
+    finished = []
     for t in times:
-        if out.get_column(f"__unparsed_{t}")[0]:
-            out = out.with_columns(_parse_times(wide.get_column(t)))
-    out = out.drop([f"__unparsed_{t}" for t in times])
+        raw, parsed = wide.get_column(t), out.get_column(t)
+        if (parsed.is_null() & (raw != "")).any():
+            # dates in another form than the API's usual one: parse this column the slow way
+            finished.append(_parse_times(raw))
+        else:  # the 0001-01-01 sentinel means "unknown"
+            finished.append(
+                parsed.set((parsed.dt.year() <= _ZERO_DATE_YEAR).fill_null(False), None)
+                .dt.replace_time_zone("UTC")
+                .alias(t)
+            )
+    out = out.with_columns(finished)
     del wide
     data = _data_columns(chunk.data, n, chunk.specials)
     return out.with_columns(data) if data else out
