@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from .errors import AuthenticationError, ConfigurationError, FetchError
+from .errors import AuthenticationError, ConfigurationError, FetchError, StoreError
 from .store import ActivityStore, LeadRecord, _as_max_age, _concat, merge_refreshed, raw_rows
 
 if TYPE_CHECKING:
@@ -278,7 +278,12 @@ def _fetch_lead(
     """Fetch one lead's pages (only the newest ones when refreshing) and store them."""
     from .frames import drop_duplicate_activities
 
-    stored = store.read_lead(lead) if (store is not None and refresh) else None
+    stored = None
+    if store is not None and refresh:
+        try:
+            stored = store.read_lead(lead)
+        except (StoreError, KeyError):
+            stored = None  # damaged or gone since: fetch the whole lead and replace it
     stored_keys: set[tuple[Any, Any, Any]] = set()
     if stored is not None:
         stored_keys = {

@@ -564,7 +564,8 @@ class ActivityStore:
         """Split leads into (fresh, stale, missing) as a fetch would see them.
 
         A stored lead is fresh when ``max_age`` is None or it was fetched less than
-        ``max_age`` ago; stale ones get refreshed; missing ones get fetched.
+        ``max_age`` ago; stale ones get refreshed; missing ones get fetched (as are
+        stored files that cannot be read, which the fetch then replaces).
 
         Example:
             >>> fresh, stale, missing = store.plan(lead_ids, max_age=timedelta(days=1))
@@ -582,15 +583,17 @@ class ActivityStore:
             if token is None:
                 missing.append(raw_lead)
                 continue
-            if age is None:
-                fresh.append(raw_lead)
-                continue
             entry = index.get(lead)
             if entry is not None and entry.token == token:
                 when = entry.fetched_at
-            else:
-                when = self._record(lead, token, index).fetched_at
-            (fresh if now - when < age else stale).append(raw_lead)
+            else:  # written since the cache was: check that its file can be read
+                try:
+                    self._read_lead_file(lead)
+                    when = self._record(lead, token, index).fetched_at
+                except StoreError:
+                    missing.append(raw_lead)  # damaged: fetched again and replaced
+                    continue
+            (fresh if age is None or now - when < age else stale).append(raw_lead)
         return fresh, stale, missing
 
     # --------------------------------------------------------- expanded cache

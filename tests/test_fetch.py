@@ -194,6 +194,22 @@ def test_store_rerun_costs_no_call_and_refresh_fetches_only_new(tmp_path: Path) 
         _assert_every_activity_once(everything, {**leads, target: fake.leads[target]})
 
 
+def test_a_damaged_stored_lead_is_fetched_again(tmp_path: Path) -> None:
+    leads = _leads(3, seed=13)
+    a, b, _ = leads
+    with FakeLeadSquared(leads, rate_limit=None) as fake:
+        fetch_activities(list(leads), client=_client(fake), store=tmp_path, progress=False)
+        store = ActivityStore(tmp_path)
+        store.lead_path(a).write_bytes(b"not parquet")  # damaged after the cache was built
+        store.write_lead(b, leads[b][:1])  # and b rewritten, so the cache must be rebuilt
+        store.lead_path(b).write_bytes(b"not parquet either")
+        calls = fake.stats.calls
+        df = fetch_activities(list(leads), client=_client(fake), store=tmp_path, progress=False)
+        assert fake.stats.calls > calls
+    _assert_every_activity_once(df, leads)
+    assert store.read_activities(b) == leads[b]
+
+
 _CHILD = """
 import sys
 from lsq_analysis.cli import main
