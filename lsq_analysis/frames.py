@@ -459,7 +459,7 @@ def _object_lines(obj: Any) -> Iterator[tuple[str, bytes]]:
     elif isinstance(obj, list):
         run: list = []
         for item in obj:
-            if isinstance(item, str | Path) or _is_response(item):
+            if isinstance(item, str | Path | bytes | bytearray) or _is_response(item):
                 if run:
                     yield "pages", _page_line(run)
                     run = []
@@ -470,6 +470,8 @@ def _object_lines(obj: Any) -> Iterator[tuple[str, bytes]]:
             yield "pages", _page_line(run)
     elif isinstance(obj, str | Path):
         yield from _file_lines(Path(obj))
+    elif isinstance(obj, bytes | bytearray):
+        yield from _blob_lines(bytes(obj))
     else:
         raise TypeError(
             "activities_frame takes a response dict, a list of responses or activity dicts, "
@@ -882,7 +884,8 @@ def activities_frame(raw: Any) -> pl.DataFrame:
         raw: One API response dict (``{"RecordCount":..., "ProspectActivities": [...]}``), a list
             of them, a list of activity dicts, a mapping lead id -> list of activities (the id
             fills ``lead_id`` where ``RelatedProspectId`` is missing), a JSON file path (str or
-            Path) holding any of these or a list of paths, raw JSON bytes, or a ``pl.Series``
+            Path) holding any of these or a list of paths, raw JSON bytes (or a list of them,
+            one response each), or a ``pl.Series``
             of JSON strings holding one activity each (as the store keeps them).
 
     Returns:

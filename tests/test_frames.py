@@ -188,6 +188,7 @@ def test_every_input_form_gives_the_same_frame(tmp_path: Path) -> None:
         path,
         [path],
         path.read_bytes(),
+        [orjson.dumps(raw)],
         series,
     ):
         assert activities_frame(form).equals(expected), type(form)
