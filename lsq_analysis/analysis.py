@@ -1096,6 +1096,14 @@ def time_to_event(
         >>> waits.columns
         ['lead_id', 'start_time', 'end_time', 'time_to_event', 'hours']
     """
+    for name, bound in (("start", start), ("end", end)):
+        try:
+            _to_utc(bound, name)
+        except ValueError as error:
+            raise ValueError(
+                f"{error}. time_to_event() takes its events positionally, "
+                f"time_to_event(df, start_event, end_event); {name}= is a date filter"
+            ) from None
     codes = _step_codes(df, [start_event, end_event])
     times = _step_times(df, codes, None, "time_to_event", leads, events, start, end)
     return (

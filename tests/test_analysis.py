@@ -423,6 +423,8 @@ def test_time_to_event(df: pl.DataFrame) -> None:
     assert out["start_time"].to_list() == [t(3, 9), t(4, 9)]
     never = an.time_to_event(df, "Lead Capture", "Payment Done")
     assert never.filter(pl.col("lead_id") == "B")["end_time"].to_list() == [None]
+    with pytest.raises(ValueError, match="takes its events positionally"):
+        an.time_to_event(df, 23, 0, start="Lead Capture")
 
 
 # ---------------------------------------------------------------------------- heatmap
