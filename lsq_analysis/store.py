@@ -588,8 +588,7 @@ class ActivityStore:
                 when = entry.fetched_at
             else:  # written since the cache was: check that its file can be read
                 try:
-                    self._read_lead_file(lead)
-                    when = self._record(lead, token, index).fetched_at
+                    when = self._record(lead, token, index).fetched_at  # reads the footer
                 except StoreError:
                     missing.append(raw_lead)  # damaged: fetched again and replaced
                     continue
