@@ -1201,22 +1201,34 @@ def fields_long(df: pl.DataFrame) -> pl.DataFrame:
     }
     if not expanded or df.height == 0:
         return pl.DataFrame(schema=schema)
-    order = {c: i for i, c in enumerate(expanded)}
-    long = (
-        df.select([*index, *expanded])
-        .with_row_index("__row")
-        .unpivot(index=["__row", *index], on=expanded, variable_name="column", value_name="value")
-        .drop_nulls("value")
-        .with_columns(pl.col("column").replace_strict(order, return_dtype=pl.UInt32).alias("__col"))
-        .sort("__row", "__col")
-    )
-    parts = pl.col("column").str.splitn(".", 2)
-    out = long.select(
-        *index,
-        parts.struct.field("field_0").alias("source"),
-        parts.struct.field("field_1").alias("key"),
-        pl.col("value").cast(pl.String),
-    )
+    # column by column, nulls dropped first: an unpivot of the whole wide frame would hold
+    # rows x columns cells (tens of millions for a big frame) before dropping them
+    pieces = []
+    width = len(expanded)
+    for i, name in enumerate(expanded):
+        col = df.get_column(name)
+        if col.dtype != pl.String:
+            col = _to_text(col)
+        rows = col.is_not_null().arg_true()
+        if rows.len() == 0:
+            continue
+        source, key = name.split(".", 1)
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "__order": rows.cast(pl.UInt64) * width + i,
+                    "source": pl.repeat(source, rows.len(), dtype=pl.String, eager=True),
+                    "key": pl.repeat(key, rows.len(), dtype=pl.String, eager=True),
+                    "value": col.gather(rows),
+                }
+            )
+        )
+    if not pieces:
+        return pl.DataFrame(schema=schema)
+    long = pl.concat(pieces, rechunk=False).sort("__order")
+    rows = (long.get_column("__order") // width).cast(pl.UInt32)
+    heads = df.select(index).gather(rows) if index else pl.DataFrame()
+    out = pl.concat([heads, long.drop("__order")], how="horizontal")
     for name, dtype in schema.items():
         if name not in out.columns:
             out = out.with_columns(pl.lit(None, dtype).alias(name))
