@@ -211,6 +211,7 @@ def main() -> int:
     if args.only:
         ways = [w for w in args.only.split(",") if w in WAYS]
     results = {}
+    print(f"load average at the start: {os.getloadavg()[0]:.1f}", flush=True)
     try:
         for way in ways:
             results[way] = measure(way, folder)
@@ -234,18 +235,22 @@ def main() -> int:
             f"expanded frame: {ours['activities']:,} rows x {ours['columns']} columns, "
             f"{ours['frame_bytes'] / 1e6:,.0f} MB"
         )
-    print("| way | seconds | activities/s | peak RSS (MB) | peak RSS / JSON | vs floor |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| way | seconds | activities/s | peak RSS (MB) | RSS at start (MB) | peak RSS / JSON "
+        "| vs floor |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for way, r in results.items():
         print(
             f"| {way} | {r['seconds']:.2f} | {r['activities'] / r['seconds']:,.0f} | "
-            f"{r['peak_rss'] / 1e6:,.0f} | {r['peak_rss'] / size:.2f} | "
-            f"{r['seconds'] / floor:.2f}x |"
+            f"{r['peak_rss'] / 1e6:,.0f} | {r['baseline_rss'] / 1e6:,.0f} | "
+            f"{r['peak_rss'] / size:.2f} | {r['seconds'] / floor:.2f}x |"
         )
     print(
         f"| one 1,000-activity page | {page['seconds'] * 1000:.1f} ms (median of 20, best "
-        f"{page['best'] * 1000:.1f} ms) | | | | |"
+        f"{page['best'] * 1000:.1f} ms) | | | | | |"
     )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     checks = [
         (
             f"one page under {TARGET_PAGE_SECONDS * 1000:.0f} ms",
