@@ -89,13 +89,19 @@ def load_sample() -> pl.DataFrame:
     """All bundled sample leads as one expanded activities frame.
 
     Returns:
-        The frame :func:`lsq_analysis.frames.activities_frame` makes of every sample response.
+        The frame :func:`lsq_analysis.frames.activities_frame` makes of every sample response
+        (parsed once per process, then copied).
 
     Example:
         >>> from lsq_analysis import load_sample
         >>> df = load_sample()
         >>> df.select("lead_id", "event_name", "created_on").head(3)  # doctest: +SKIP
     """
+    return _sample_frame().clone()  # a cheap copy: the cached frame stays as it was
+
+
+@lru_cache(maxsize=1)
+def _sample_frame() -> pl.DataFrame:
     from .frames import activities_frame
 
     folder = samples_dir()
