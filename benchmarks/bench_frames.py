@@ -35,7 +35,12 @@ TARGET_PAGE_SECONDS = 0.050
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    # VmHWM starts afresh at exec; getrusage's ru_maxrss would inherit the parent's peak
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _rss_bytes() -> int:
@@ -185,6 +190,7 @@ def main() -> int:
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--keep", type=Path, help="write the pages here and keep them")
     parser.add_argument("--only", help="comma-separated ways to run (floor,ours,pandas,...)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of floor and ours (best)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,9 +219,14 @@ def main() -> int:
     results = {}
     print(f"load average at the start: {os.getloadavg()[0]:.1f}", flush=True)
     try:
-        for way in ways:
-            results[way] = measure(way, folder)
-            print(f"  {way}: {results[way]['seconds']:.2f} s", flush=True)
+        # floor and ours alternate --repeat times (the machine is shared: best of each)
+        order = [w for _ in range(args.repeat) for w in ways if w in ("floor", "ours")]
+        order += [w for w in ways if w not in ("floor", "ours")]
+        for way in order:
+            result = measure(way, folder)
+            print(f"  {way}: {result['seconds']:.2f} s", flush=True)
+            if way not in results or result["seconds"] < results[way]["seconds"]:
+                results[way] = result
         page = measure("page", None)
     finally:
         if not args.keep:
