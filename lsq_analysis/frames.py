@@ -342,7 +342,7 @@ def _loads(text: bytes | str) -> Any:
 # --------------------------------------------------------------------------- input -> chunks
 
 # A chunk: ("pages", lines of {"ProspectActivities": [...]}) or ("activities", activity lines)
-_Chunk = tuple[str, list[bytes]]
+_RawChunk = tuple[str, list[bytes]]
 
 
 def _one_line(text: bytes) -> bytes:
@@ -396,7 +396,7 @@ def _is_response_text(data: bytes | bytearray, start: int, end: int) -> bool:
     )
 
 
-def _path_chunks(paths: Iterable[str | os.PathLike]) -> Iterator[_Chunk]:
+def _path_chunks(paths: Iterable[str | os.PathLike]) -> Iterator[_RawChunk]:
     """Files of one response each, read straight into one buffer per chunk (one copy)."""
     batch: list[tuple[Path, int]] = []
     size = 0
@@ -412,7 +412,7 @@ def _path_chunks(paths: Iterable[str | os.PathLike]) -> Iterator[_Chunk]:
         yield from _read_files(batch, size)
 
 
-def _read_files(batch: list[tuple[Path, int]], size: int) -> Iterator[_Chunk]:
+def _read_files(batch: list[tuple[Path, int]], size: int) -> Iterator[_RawChunk]:
     buf = bytearray(size)
     view = memoryview(buf)
     off = 0
@@ -484,7 +484,7 @@ def _looks_like_activity(obj: Mapping) -> bool:
     return any(k in obj for k in ("Id", "EventCode", "Data", "ActivityFields"))
 
 
-def _series_chunks(series: pl.Series) -> Iterator[_Chunk]:
+def _series_chunks(series: pl.Series) -> Iterator[_RawChunk]:
     if series.dtype != pl.String:
         series = series.cast(pl.String)
     series = series.drop_nulls()
@@ -501,7 +501,7 @@ def _series_chunks(series: pl.Series) -> Iterator[_Chunk]:
         start += take
 
 
-def _chunks(raw: Any) -> Iterator[_Chunk]:
+def _chunks(raw: Any) -> Iterator[_RawChunk]:
     if isinstance(raw, pl.Series):
         yield from _series_chunks(raw)
         return
@@ -568,7 +568,7 @@ def _canonical_lines(kind: str, lines: list[bytes]) -> list[bytes]:
     return out
 
 
-class _Chunk_:
+class _Parsed:
     """One parsed chunk: activity columns as API names, Data as (row, Key, Value) triples."""
 
     def __init__(self, table: pa.Table, has_lead: bool, specials: bool) -> None:
@@ -595,7 +595,7 @@ class _Chunk_:
         self.frame: pl.DataFrame = pl.from_arrow(table)  # type: ignore[assignment]
 
 
-def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
+def _activities_table(kind: str, lines: list[bytes]) -> _Parsed | None:
     """Parse a chunk to one row per activity with the raw (API-named) columns."""
     # an "&" or any backslash (which also covers "&" escaped as \u0026): decode checks needed
     specials = any(b"&" in line or b"\\" in line for line in lines)
@@ -607,7 +607,7 @@ def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
         table = _read(kind, lines)
     del lines
     if kind == "activities":
-        return _Chunk_(table, False, specials) if table.num_rows else None
+        return _Parsed(table, False, specials) if table.num_rows else None
     nested = table.column("ProspectActivities")
     flat = pc.list_flatten(nested)
     if isinstance(flat, pa.ChunkedArray):
@@ -619,7 +619,7 @@ def _activities_table(kind: str, lines: list[bytes]) -> _Chunk_ | None:
     has_lead = lead.null_count < len(lead)
     if has_lead:
         acts = acts.append_column(_LEAD_KEY, pc.take(lead, pc.list_parent_indices(nested)))
-    return _Chunk_(acts, has_lead, specials)
+    return _Parsed(acts, has_lead, specials)
 
 
 # --------------------------------------------------------------------------- expand one chunk
@@ -762,7 +762,7 @@ def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
     return out
 
 
-def _expand(chunk: _Chunk_) -> pl.DataFrame:
+def _expand(chunk: _Parsed) -> pl.DataFrame:
     df, n = chunk.frame, chunk.n
     columns: list[pl.Series] = [
         _core_raw(df, name, api_key, chunk.has_lead) for api_key, name in _CORE_KEYS.items()
@@ -853,13 +853,13 @@ def _column_order(columns: Iterable[str]) -> list[str]:
     return core + extra + data + fields
 
 
-def _done(value: _Chunk_ | None) -> Future[_Chunk_ | None]:
-    future: Future[_Chunk_ | None] = Future()
+def _done(value: _Parsed | None) -> Future[_Parsed | None]:
+    future: Future[_Parsed | None] = Future()
     future.set_result(value)
     return future
 
 
-def _expand_into(frames: list[pl.DataFrame], chunk: _Chunk_ | None) -> None:
+def _expand_into(frames: list[pl.DataFrame], chunk: _Parsed | None) -> None:
     if chunk is not None and chunk.n:
         frames.append(_expand(chunk))
 
@@ -908,7 +908,7 @@ def activities_frame(raw: Any) -> pl.DataFrame:
     # Chunk k+1 is parsed (pyarrow, no GIL) while chunk k is expanded (polars): a pipeline
     # of two stages, so at most two chunks are in memory besides the result.
     pool: ThreadPoolExecutor | None = None
-    pending: Future[_Chunk_ | None] | None = None
+    pending: Future[_Parsed | None] | None = None
     try:
         for kind, lines in _chunks(raw):
             if pending is None or not PIPELINE:
