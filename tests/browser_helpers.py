@@ -32,14 +32,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# True once the toolbar indicator has gone non-idle and back to idle, and the session's kernel
-# says it is connected and idle (the indicator alone reads "idle" before the kernel exists).
+# True once the notebook's session has a kernel that is connected and idle. The toolbar's
+# indicator alone says "idle" before the kernel exists (idle -> initializing -> connecting ->
+# idle), so the session context is asked; waiting for a non-idle state first could miss a kernel
+# that started before the first poll.
 KERNEL_READY_JS = """() => {
-  const s = document.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status');
-  if (s && s !== 'idle') window.__lsqSeenNonIdle = true;
-  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
-  return window.__lsqSeenNonIdle === true && s === 'idle'
-      && !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+  const widget = window.jupyterapp?.shell?.currentWidget;
+  const kernel = widget?.sessionContext?.session?.kernel;
+  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'
+      && indicator?.getAttribute('data-status') === 'idle';
 }"""
 
 
