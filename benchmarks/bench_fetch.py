@@ -1,0 +1,208 @@
+"""Fetching at the plan's rate limit, and re-reading a big store (issue 4).
+
+Part 1, against the fake server (latency 100-300 ms per call, pages capped at 100 rows,
+leads of 1 to 300 activities, so 1 to 3 pages each), once per plan limit:
+
+* ``fetch_activities``: leads concurrently, the client's shared limiter pacing the calls;
+* the way public scripts do it, in the same run: one lead after another, one call at a
+  time (the same client, so the same retries and limiter, in a plain loop).
+
+For each it prints the calls, the span from the first to the last call (the fake's own
+arrival times), calls per second, the share of the limit used
+(calls / (limit x span / window + limit)), rate-limit replies seen and activities fetched
+versus expected (each lead's activities compared one by one with the server's).
+
+Part 2: a store holding 1M activities, built directly from synthetic activities (no
+network), then read back by ``fetch_activities(..., store=...)`` and ``store.frame()``:
+calls made (must be 0) and seconds (target: under 1 s).
+
+Run from the repo root (it takes minutes by nature: 600 calls at 5 calls/s is 2 minutes):
+    .venv/bin/python benchmarks/bench_fetch.py                 # everything
+    .venv/bin/python benchmarks/bench_fetch.py --part store    # only the 1M store
+    .venv/bin/python benchmarks/bench_fetch.py --no-baseline   # skip the one-at-a-time runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from lsq_analysis import ActivityStore, activities_frame, synthetic_activities
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.fetch import run_fetch
+
+LATENCY = (0.1, 0.3)
+PAGE_CAP = 100
+
+
+def share_of_limit(call_times: tuple[float, ...], limit: int, window: float) -> float:
+    """calls / (limit x span / window + limit), span from the first to the last call."""
+    if not call_times:
+        return 0.0
+    span = call_times[-1] - call_times[0]
+    return len(call_times) / (limit * span / window + limit)
+
+
+def exactly_once(got: dict[str, list[tuple[str, int]]], leads: dict[str, list[dict]]) -> bool:
+    return all(got.get(lead, []) == [(a["Id"], a["EventCode"]) for a in acts]
+               for lead, acts in leads.items())  # fmt: skip
+
+
+def _ids_by_lead(frame: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for lead, aid, code in frame.select("lead_id", "activity_id", "event_code").iter_rows():
+        out.setdefault(lead, []).append((aid, code))
+    return out
+
+
+def run_way(way: str, leads: dict[str, list[dict]], limit: int, window: float) -> dict:
+    with FakeLeadSquared(
+        leads, max_page_size=PAGE_CAP, rate_limit=(limit, window), latency=LATENCY, seed=1
+    ) as fake:
+        client = fake.client()
+        started = time.monotonic()
+        if way == "fetch_activities":
+            result = run_fetch(list(leads), client=client, progress=False)
+            frame, failed = result.frame, result.failures.height
+        else:  # one lead after another, one call at a time
+            frames, failed = [], 0
+            for lead in leads:
+                try:
+                    frames.append(activities_frame(client.get_lead_activities(lead)))
+                except Exception:
+                    failed += 1
+            frame = pl.concat(frames, how="diagonal_relaxed")
+        wall = time.monotonic() - started
+        stats = fake.stats
+    times = stats.call_times
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    expected = sum(len(v) for v in leads.values())
+    return {
+        "way": way,
+        "limit": f"{limit}/{window:g}s",
+        "leads": len(leads),
+        "calls": stats.calls,
+        "span_s": round(span, 1),
+        "calls_per_s": round(stats.calls / span, 2) if span else 0.0,
+        "share_of_limit": f"{share_of_limit(times, limit, window):.1%}",
+        "rate_limited": stats.statuses.get(int(fake.rate_limit_style), 0)
+        if stats.rate_limited
+        else 0,
+        "rate_limited_share": f"{stats.rate_limited / max(1, stats.calls):.1%}",
+        "activities": f"{frame.height:,} / {expected:,}",
+        "exactly_once": exactly_once(_ids_by_lead(frame), leads) and failed == 0,
+        "wall_s": round(wall, 1),
+    }
+
+
+def part_rate(args: argparse.Namespace) -> None:
+    rows = []
+    cases = [(25, 5.0, args.leads), (5, 5.0, args.slow_leads)]
+    for limit, window, n in cases:
+        leads = synthetic_activities(n, activities=(1, 3 * PAGE_CAP), seed=42)
+        pages = sum(max(1, -(-len(v) // PAGE_CAP)) for v in leads.values())
+        print(f"\n{n} leads, {pages} pages, limit {limit} per {window:g}s, latency {LATENCY} s")
+        ways = ["fetch_activities"] + ([] if args.no_baseline else ["one at a time"])
+        for way in ways:
+            row = run_way(way, leads, limit, window)
+            print("  ", row, flush=True)
+            rows.append(row)
+    print()
+    with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=200, fmt_str_lengths=40):
+        print(pl.DataFrame(rows))
+
+
+def build_store(path: Path, n_activities: int) -> tuple[list[str], float]:
+    """Write synthetic leads straight into a store (no network), then build its cache."""
+    started = time.monotonic()
+    store = ActivityStore(path)
+    leads: list[str] = []
+    total, chunk = 0, 0
+    while total < n_activities:
+        batch = synthetic_activities(500, activities=(0, 600), seed=1000 + chunk)
+        chunk += 1
+        for lead, acts in batch.items():
+            if total >= n_activities:
+                break
+            acts = acts[: n_activities - total]
+            store.write_lead(lead, acts)
+            leads.append(lead)
+            total += len(acts)
+        del batch
+        gc.collect()
+    wrote = time.monotonic() - started
+    store.update_cache(order=leads)  # as fetch_activities(leads, store=...) leaves it
+    print(
+        f"built a store of {total:,} activities in {len(leads):,} leads: raw files "
+        f"{wrote:.1f}s, expanded cache {time.monotonic() - started - wrote:.1f}s"
+    )
+    return leads, time.monotonic() - started
+
+
+def part_store(args: argparse.Namespace) -> None:
+    root = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        leads, _ = build_store(root / "store", args.store_activities)
+        size = sum(p.stat().st_size for p in (root / "store").rglob("*") if p.is_file())
+        print(f"store size on disk: {size / 1e6:,.0f} MB")
+        with FakeLeadSquared({}, rate_limit=(25, 5.0)) as fake:
+            client = fake.client()
+            for attempt in (1, 2, 3):
+                started = time.monotonic()
+                result = run_fetch(leads, client=client, store=root / "store", progress=False)
+                took = time.monotonic() - started
+                print(
+                    f"second run #{attempt}: fetch_activities over the store: "
+                    f"{result.frame.height:,} activities x {result.frame.width} columns, "
+                    f"{fake.stats.calls} calls (client {result.calls}), {took:.2f}s"
+                )
+                del result
+                gc.collect()
+            shuffled = leads[:]
+            random.Random(0).shuffle(shuffled)
+            started = time.monotonic()
+            result = run_fetch(shuffled, client=client, store=root / "store", progress=False)
+            print(
+                f"second run, leads in another order: {result.frame.height:,} activities, "
+                f"{fake.stats.calls} calls, {time.monotonic() - started:.2f}s"
+            )
+            del result
+            store = ActivityStore(root / "store")
+            for attempt in (1, 2):
+                started = time.monotonic()
+                frame = store.frame()
+                print(f"store.frame() #{attempt}: {frame.height:,} rows, "
+                      f"{time.monotonic() - started:.2f}s")  # fmt: skip
+                del frame
+            started = time.monotonic()
+            n = store.scan().filter(pl.col("event_code") == 21).select(pl.len()).collect().item()
+            print(f"store.scan() filtered to one event: {n:,} rows, "
+                  f"{time.monotonic() - started:.2f}s")  # fmt: skip
+            assert fake.stats.calls == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("all", "rate", "store"), default="all")
+    parser.add_argument("--leads", type=int, default=300, help="leads at 25 calls per 5 s")
+    parser.add_argument("--slow-leads", type=int, default=60, help="leads at 5 calls per 5 s")
+    parser.add_argument("--no-baseline", action="store_true", help="skip one-at-a-time runs")
+    parser.add_argument("--store-activities", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if args.part in ("all", "rate"):
+        part_rate(args)
+    if args.part in ("all", "store"):
+        part_store(args)
+
+
+if __name__ == "__main__":
+    main()
