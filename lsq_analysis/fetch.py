@@ -498,11 +498,12 @@ def run_fetch(
     executor.shutdown(wait=True)
 
     if store is not None:
-        store.update_cache(
-            {lead: o.frame for lead, o in outcomes.items()},
-            {lead: o.record for lead, o in outcomes.items() if o.record is not None},
-            order=leads,
-        )
+        if outcomes:  # hand over what was expanded already; frame() syncs anything else
+            store.update_cache(
+                {lead: o.frame for lead, o in outcomes.items()},
+                {lead: o.record for lead, o in outcomes.items() if o.record is not None},
+                order=leads,
+            )
         frame = store.frame(leads, event=code)  # leads that failed and were never stored: none
     else:
         frame = _concat(

@@ -670,7 +670,7 @@ class ActivityStore:
 
     def _write_cache(
         self, frame: pl.DataFrame, order: Sequence[str], records: Mapping[str, LeadRecord]
-    ) -> None:
+    ) -> dict[str, _Entry]:
         """Write the cache (rows grouped by lead, in ``order``), then its index."""
         cache_id = uuid.uuid4().hex
         meta = {**self._cache_meta(), "cache_id": cache_id}
@@ -696,6 +696,12 @@ class ActivityStore:
             schema=_INDEX_SCHEMA,
         )
         self._atomic_write_parquet(self.path / _CACHE / _INDEX_FILE, index, metadata=meta)
+        return {
+            lead: _Entry(r.token, r.fetched_at, r.activities, offset)
+            for lead, r, offset in (
+                (lead, records[lead], o) for lead, o in zip(order, offsets, strict=True)
+            )
+        }
 
     def _read_cache(self) -> pl.DataFrame | None:
         try:
@@ -728,8 +734,11 @@ class ActivityStore:
         given: dict[str, pl.DataFrame] | None = None,
         given_records: dict[str, LeadRecord] | None = None,
         order: Sequence[str] | None = None,
-    ) -> bool:
-        """Rebuild the cache if any lead's raw file differs from what the cache was built from."""
+    ) -> dict[str, _Entry]:
+        """Rebuild the cache if any lead's raw file differs from what the cache was built from.
+
+        Returns the index of the cache as it now is.
+        """
         given = given or {}
         given_records = given_records or {}
         with self._lock:
@@ -751,7 +760,7 @@ class ActivityStore:
             done = set(usable) | set(handed)
             todo = sorted(lead for lead in current if lead not in done)
             if cache_ok and not todo and not handed and len(usable) == len(index):
-                return False
+                return index
             old = self._read_cache() if usable else None
             if usable and old is None:  # the cache file is damaged: rebuild it all
                 todo = sorted(lead for lead in current if lead not in handed)
@@ -786,8 +795,7 @@ class ActivityStore:
             first = [_normalise_lead(x) for x in order or ()]
             final = list(dict.fromkeys([x for x in first if x in records] + list(usable)))
             final += sorted(lead for lead in records if lead not in set(final))
-            self._write_cache(_take(stacked, final, starts, records), final, records)
-            return True
+            return self._write_cache(_take(stacked, final, starts, records), final, records)
 
     # ------------------------------------------------------------------ reads
     def scan(self) -> pl.LazyFrame:
@@ -817,12 +825,11 @@ class ActivityStore:
             >>> store.frame([lead_id], event=21).height
             3
         """
-        self._sync()
+        index = self._sync()
         path = self.path / _CACHE / _CACHE_FILE
         if leads is None:
             frame = pl.read_parquet(path)
         else:
-            index = self._read_index()
             wanted = [lead for lead in map(_normalise_lead, leads) if lead in index]
             stored = list(index)
             first = stored.index(wanted[0]) if wanted else 0
