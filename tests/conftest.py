@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore the same examples on every run, so CI cannot pass or fail by luck;
+# run with HYPOTHESIS_PROFILE=explore locally to search new examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
