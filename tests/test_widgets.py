@@ -346,3 +346,20 @@ def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
         assert bare.index.height == 0
         bare.search.value = leads[2]
         assert bare.value == leads[2] and bare.frame.height == len(fake.leads[leads[2]])
+
+
+def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monkeypatch):
+    import lsq_analysis.widgets as widgets
+
+    monkeypatch.setattr(widgets, "FAST_POINTS", 5)
+    explorer = explore(frame, leads=[ASHA], tz="Asia/Kolkata")  # 6 activities: the charts draw
+    timeline = explorer.figures["timeline"]
+    assert timeline.layout.xaxis.title.text == "Time (Asia/Kolkata)"
+    assert sum(len(t.x) for t in _visible(timeline)) == 6
+    explorer.lead_picker.value = (BILAL,)  # 3 activities: fast in-place path again
+    assert explorer.figures["timeline"] is timeline
+    shown = _visible(timeline)
+    assert sorted(len(t.x) for t in shown) == [1, 1, 1]
+    assert {t.meta["event_code"] for t in shown} == {0, 222, 2001}
+    assert all(t.x[0].endswith("+05:30") for t in shown)  # times in the chosen zone
+    assert [t.name for t in _visible(explorer.figures["score"])] == [BILAL]
