@@ -60,6 +60,24 @@ def test_many_leads_every_activity_once_in_order_within_the_limit() -> None:
     assert stats.max_calls_in_window(0.5) <= 15
 
 
+def test_leads_stay_complete_while_the_client_learns_the_page_cap() -> None:
+    """Small leads first (the warm-up learns the paging reading but not the page cap), then
+    many leads longer than the server's cap of 30 rows, started staggered by the limit: the
+    cap is learned while other leads are in flight. Without fetch's re-read of a lead whose
+    last page had exactly the newly learned cap, the client's pager
+    (``_paging.short_page_is_final``) ends those leads after their first page (seen here:
+    1,743 of 1,888 activities)."""
+    leads = {
+        **_leads(3, seed=21, low=3, high=10),
+        **_leads(30, seed=22, low=40, high=90),
+    }
+    with FakeLeadSquared(
+        leads, max_page_size=30, rate_limit=(15, 0.5), latency=(0.01, 0.03)
+    ) as fake:
+        df = fetch_activities(list(leads), client=fake.client(), progress=False)
+    _assert_every_activity_once(df, leads)
+
+
 def test_leads_run_concurrently_so_the_rate_limit_sets_the_pace() -> None:
     leads = _leads(30, seed=2, low=1, high=20)  # one page each
     latency = 0.2
