@@ -551,7 +551,9 @@ def fetch_activities(
         lead_ids: lead ids (GUIDs). Duplicates are fetched once (with a warning).
         client: a :class:`~lsq_analysis.LeadSquaredClient` (default: one from ``LSQ_*``
             variables or ``.env``).
-        event: only this activity event code (e.g. ``21``).
+        event: only this activity event code (e.g. ``21``). With a store, whole leads are
+            fetched and stored and the filter applies to what is returned, so that the
+            store can answer for any event code later.
         store: an :class:`~lsq_analysis.ActivityStore` or its folder. Stored leads cost no
             call; fetched leads are stored as soon as each is complete.
         progress: show a progress bar (a widget in Jupyter, text in a terminal).
