@@ -335,10 +335,13 @@ def test_cli_fetch_and_report_leak_no_key(
 
 
 # ------------------------------------------------------------------ notebooks
-def test_fetch_notebook_with_canary_keys_leaks_nothing(
-    tmp_path: Path, fake: FakeLeadSquared, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "name",
+    ["01_quickstart.ipynb", "02_fetch_from_leadsquared.ipynb", "03_lead_journeys.ipynb"],
+)
+def test_notebooks_with_canary_keys_leak_nothing(
+    tmp_path: Path, fake: FakeLeadSquared, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    name = "02_fetch_from_leadsquared.ipynb"
     shutil.copy(NOTEBOOKS / name, tmp_path / name)
     (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in LEADS))
     nb = nbformat.read(tmp_path / name, as_version=4)
@@ -363,8 +366,9 @@ def test_fetch_notebook_with_canary_keys_leaks_nothing(
         for output in cell.get("outputs", [])
     ]
     text = "\n".join(outputs)
-    assert "Using your LeadSquared account at" in text  # it really used the canary keys
-    assert "DEBUG" in text  # and the debug lines were captured
+    if name.startswith("02"):
+        assert "Using your LeadSquared account at" in text  # it really used the canary keys
+        assert "DEBUG" in text  # and the debug lines were captured
     assert_no_key(text, "a notebook output")
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.suffix != ".ipynb" and path.name != "leads.txt":
