@@ -170,7 +170,7 @@ def write_report(
     import polars as pl
 
     from .analysis import lead_summary
-    from .charts import score_chart, timeline
+    from .charts import event_colors, score_chart, timeline
 
     started = time.perf_counter()
     path = Path(path)
@@ -205,6 +205,7 @@ def write_report(
         inlined.append(True)
         return div
 
+    colors = event_colors(df)  # an event type keeps its colour in every lead's timeline
     focus = df.filter(pl.col("lead_id").is_in(top))
     parts.append(f"<h2>Score over time, top {len(top)} leads</h2>")
     parts.append(chart(score_chart(focus, tz=tz)))
@@ -216,7 +217,7 @@ def write_report(
             f"<small><code>{html.escape(lead)}</code></small></h2>"
             f"<p class='note'>{activities.height:,} activities</p>"
         )
-        parts.append(chart(timeline(activities, tz=tz)))
+        parts.append(chart(timeline(activities, tz=tz, color_map=colors)))
         parts.append(chart(score_chart(activities, tz=tz)))
         parts.append("</section>")
     if summary.height > len(top):

@@ -89,3 +89,17 @@ def test_help_explains_the_commands(command, capsys):
         main(command)
     assert exit_info.value.code == 0
     assert "HTML report" in capsys.readouterr().out
+
+
+def test_an_event_type_keeps_its_colour_in_every_lead_timeline(tmp_path):
+    from lsq_analysis.charts import event_colors
+
+    df = load_sample()
+    text = write_report(df, tmp_path / "r.html", max_leads=4).path.read_text(encoding="utf-8")
+    colors = event_colors(df)
+    for name in ("Email Opened", "EmailSent", "Phone Call"):
+        marker = re.compile(
+            r'"legendgroup":"' + re.escape(name) + r'","marker":\{"color":"([^"]+)"'
+        )
+        seen = marker.findall(text)
+        assert len(seen) == 4 and set(seen) == {colors[name]}, (name, seen)
