@@ -65,7 +65,8 @@ def test_fetch_writes_the_file_and_prints_a_summary(tmp_path: Path, leads) -> No
             r"0 failed, in \d",
             done.stdout,
         ), done.stdout
-        assert "Fetching leads" in done.stderr  # the progress bar
+        assert "Fetching leads" in done.stderr  # the progress bar, with its counts
+        assert f"{total:,} activities, 0 failed" in done.stderr
         frame = pl.read_parquet(tmp_path / "a.parquet")
         assert frame.height == total
         assert frame["lead_id"].unique(maintain_order=True).to_list() == list(leads)

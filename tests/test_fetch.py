@@ -212,6 +212,26 @@ def test_store_rerun_costs_no_call_and_refresh_fetches_only_new(tmp_path: Path) 
         _assert_every_activity_once(everything, {**leads, target: fake.leads[target]})
 
 
+def test_refresh_reads_every_page_when_the_order_is_not_newest_first(tmp_path: Path) -> None:
+    leads = _leads(1, seed=14, low=70, high=80)
+    (lead,) = leads
+    oldest_first = {lead: leads[lead][::-1]}
+    with FakeLeadSquared(oldest_first, max_page_size=30, rate_limit=None) as fake:
+        client = _client(fake)
+        fetch_activities([lead], client=client, store=tmp_path, progress=False)
+        newest = {
+            **fake.leads[lead][-1],
+            "Id": "00000000-0000-4000-9000-000000000001",
+            "CreatedOn": "2026-01-01 00:00:00",
+            "ModifiedOn": "2026-01-01 00:00:00",
+        }
+        fake.leads[lead].append(newest)  # this server lists oldest first: new ones come last
+        calls = fake.stats.calls
+        df = fetch_activities([lead], client=client, store=tmp_path, max_age=0, progress=False)
+        assert fake.stats.calls - calls == 3, "no early stop: every page is read"
+    assert _ids(df, lead) == _expected(fake.leads[lead])
+
+
 def test_a_damaged_stored_lead_is_fetched_again(tmp_path: Path) -> None:
     leads = _leads(3, seed=13)
     a, b, _ = leads
