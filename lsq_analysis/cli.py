@@ -473,7 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return int(handler(args))
+    try:
+        return int(handler(args))
+    except KeyboardInterrupt:  # a command that does not handle Ctrl-C itself
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover
