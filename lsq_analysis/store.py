@@ -830,7 +830,7 @@ class ActivityStore:
         if leads is None:
             frame = pl.read_parquet(path)
         else:
-            wanted = [lead for lead in map(_normalise_lead, leads) if lead in index]
+            wanted = [lead for lead in dict.fromkeys(map(_normalise_lead, leads)) if lead in index]
             stored = list(index)
             first = stored.index(wanted[0]) if wanted else 0
             if stored[first : first + len(wanted)] == wanted:  # one run of the cache: a slice

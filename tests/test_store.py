@@ -114,6 +114,7 @@ def test_frame_of_leads_in_any_order(tmp_path: Path, sample) -> None:
 
     for leads in (order, order[1:3], order[::-1], [order[2], order[0]], []):
         assert ids(store.frame(leads)) == expected(leads), leads
+    assert ids(store.frame([order[1], order[1].upper()])) == expected([order[1]])
     missing = "99999999-2222-4333-8444-555555555555"
     assert ids(store.frame([missing, order[0]])) == expected([order[0]])
     assert ids(store.frame()) == expected(order)
