@@ -444,7 +444,7 @@ class LeadSquaredClient:
         describe: str,
     ) -> Any:
         first, longest = self.backoff
-        exponential = tenacity.wait_exponential_jitter(initial=first, max=longest, jitter=first)
+        exponential = tenacity.wait_exponential_jitter(multiplier=first, max=longest, jitter=first)
 
         def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None

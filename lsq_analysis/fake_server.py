@@ -94,6 +94,7 @@ class FakeServerStats:
         rate_limited: requests refused by the rate limit.
         call_times: ``time.monotonic()`` of each request's arrival, oldest first.
         paths: URL path (without query) -> number of requests.
+        keys_via: ``"headers"`` / ``"query"`` -> requests that brought keys that way.
     """
 
     calls: int = 0
@@ -103,6 +104,7 @@ class FakeServerStats:
     rate_limited: int = 0
     call_times: tuple[float, ...] = ()
     paths: dict[str, int] = field(default_factory=dict)
+    keys_via: dict[str, int] = field(default_factory=dict)
 
     def max_calls_in_window(self, seconds: float) -> int:
         """The largest number of calls that arrived within any window of ``seconds``.
@@ -236,6 +238,7 @@ class FakeLeadSquared:
         self._lock = threading.Lock()
         self._window: deque[float] = deque()
         self._stopping = threading.Event()
+        self._serving = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -273,6 +276,16 @@ class FakeLeadSquared:
             raise RuntimeError("The fake server is not listening yet: call start() first.")
         return int(self._server.server_address[1])
 
+    def bind(self) -> FakeLeadSquared:
+        """Open the listening socket now, so :attr:`url` is known before answering starts.
+
+        Example:
+            >>> fake = FakeLeadSquared(synthetic=2).bind()
+            >>> print(fake.url); fake.serve_forever()
+        """
+        self._bind()
+        return self
+
     def _bind(self) -> _Server:
         if self._server is None:
             server = _Server((self._bind_host, self._bind_port), _Handler)
@@ -293,6 +306,7 @@ class FakeLeadSquared:
         if self._thread is not None:
             return self
         server = self._bind()
+        self._serving.set()
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -310,11 +324,13 @@ class FakeLeadSquared:
             >>> fake.serve_forever()  # blocks; the CLI's `fake-server` uses this
         """
         server = self._bind()
+        self._serving.set()
         try:
             server.serve_forever(poll_interval=0.05)
         except KeyboardInterrupt:
             pass
         finally:
+            self._serving.clear()
             self._close()
 
     def stop(self) -> None:
@@ -327,10 +343,12 @@ class FakeLeadSquared:
         if server is None:
             return
         self._stopping.set()
+        if self._serving.is_set():
+            server.shutdown()  # returns once serve_forever's loop has ended
         if self._thread is not None:
-            server.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
+        self._serving.clear()
         self._close()
 
     def _close(self) -> None:
@@ -381,6 +399,7 @@ class FakeLeadSquared:
                 rate_limited=self._rate_limited,
                 call_times=tuple(self._call_times),
                 paths=dict(self._paths),
+                keys_via=dict(self._keys_via),
             )
 
     def reset_stats(self) -> None:
@@ -398,6 +417,7 @@ class FakeLeadSquared:
             self._rate_limited = 0
             self._call_times: list[float] = []
             self._paths: Counter[str] = Counter()
+            self._keys_via: Counter[str] = Counter()
 
     # -- behaviour used by the handler ------------------------------------------------
 
@@ -660,6 +680,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         access = self.headers.get("x-LSQ-AccessKey") or query.get("accesskey")
         secret = self.headers.get("x-LSQ-SecretKey") or query.get("secretkey")
+        with fake._lock:
+            if "accesskey" in query or "secretkey" in query:
+                fake._keys_via["query"] += 1
+            if "x-LSQ-AccessKey" in self.headers or "x-LSQ-SecretKey" in self.headers:
+                fake._keys_via["headers"] += 1
         if access != fake.access_key or secret != fake.secret_key:
             self._send_json(
                 401,
@@ -709,8 +734,10 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
             return
-        parameter = request.get("Parameter") or {}
-        paging = request.get("Paging") or {}
+        parameter = request.get("Parameter")
+        paging = request.get("Paging")
+        parameter = {} if parameter is None else parameter
+        paging = {} if paging is None else paging
         if not isinstance(parameter, dict) or not isinstance(paging, dict):
             self._send_json(
                 400,
