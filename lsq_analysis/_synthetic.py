@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+from bisect import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -120,13 +121,14 @@ def _guid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S")
+def _iso(t: datetime) -> str:  # t.strftime("%Y-%m-%d %H:%M:%S"), twice as fast
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def _us(t: datetime) -> str:
     hour = t.hour % 12 or 12
-    return f"{t.month}/{t.day}/{t.year} {hour}:{t:%M:%S} {'PM' if t.hour >= 12 else 'AM'}"
+    noon = "PM" if t.hour >= 12 else "AM"
+    return f"{t.month}/{t.day}/{t.year} {hour}:{t.minute:02d}:{t.second:02d} {noon}"
 
 
 def _long_note(rng: random.Random) -> str:
@@ -436,6 +438,8 @@ EVENT_BY_CODE = {e.code: e for e in EVENT_TYPES}
 _RANDOM_EVENTS = [e for e in EVENT_TYPES if e.weight > 0 and e.code != 23]
 _WEIGHTS = [e.weight for e in _RANDOM_EVENTS]
 _CUM_WEIGHTS = [sum(_WEIGHTS[: i + 1]) for i in range(len(_WEIGHTS))]
+_TOTAL_WEIGHT = _CUM_WEIGHTS[-1]
+_LAST = len(_CUM_WEIGHTS) - 1
 ZERO_DATE = "0001-01-01 00:00:00"
 
 
@@ -657,7 +661,8 @@ def _lead_activities(
     i = 1
     while i < n:
         t = start + timedelta(seconds=times[i])
-        e = rng.choices(_RANDOM_EVENTS, cum_weights=_CUM_WEIGHTS)[0]
+        # what rng.choices(_RANDOM_EVENTS, cum_weights=_CUM_WEIGHTS) does, without its overhead
+        e = _RANDOM_EVENTS[bisect(_CUM_WEIGHTS, rng.random() * _TOTAL_WEIGHT, 0, _LAST)]
         row = _activity(rng, lead, e, t)
         rows.append(row)
         i += 1
