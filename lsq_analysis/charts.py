@@ -180,12 +180,15 @@ def _escape(expr: pl.Expr) -> pl.Expr:
 
 
 def _hover_fields(frame: pl.DataFrame, limit: int) -> pl.Expr:
-    """One string per row: ``key: value`` lines of the row's non-empty expanded fields."""
+    """One string per row: ``key: value`` lines of the row's non-empty expanded fields.
+
+    Expanded fields are the ``data.*`` and ``fields.*`` columns (strings in the expanded frame;
+    a typed one, as in an ``event_view``, is shown as text).
+    """
     expanded = [
         c
         for c in frame.columns
         if (c.startswith("data.") or c.startswith("fields."))
-        and frame.schema[c] == pl.Utf8
         and frame[c].null_count() < frame.height
     ]
     if not expanded:
@@ -193,6 +196,8 @@ def _hover_fields(frame: pl.DataFrame, limit: int) -> pl.Expr:
     parts = []
     for column in expanded:
         value = pl.col(column)
+        if frame.schema[column] != pl.Utf8:
+            value = value.cast(pl.Utf8)
         short = (
             pl.when(value.str.len_chars() > limit)
             .then(value.str.slice(0, limit) + pl.lit("…"))

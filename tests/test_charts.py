@@ -112,6 +112,14 @@ def test_timeline_hover_shows_non_empty_expanded_fields(df: pl.DataFrame) -> Non
     assert list(paid.x) == ["2025-03-05T10:00:00+00:00"]
 
 
+def test_timeline_hover_shows_typed_fields_as_text(df: pl.DataFrame) -> None:
+    typed = df.with_columns(
+        pl.when(pl.col("event_code") == 12000).then(460).otherwise(None).alias("fields.mx_Custom_2")
+    )
+    paid = trace_by_name(ch.timeline(typed), "Payment Done")
+    assert paid.customdata[0][2] == "fields.Status: Won<br>fields.mx_Custom_2: 460"
+
+
 def test_timeline_hover_escapes_and_shortens_long_text() -> None:
     notes = ["<b>big</b> & " + "x" * 300] + [None] * (len(ROWS) - 1)
     fig = ch.timeline(make_frame(notes=notes), leads="A", events="Payment Done")
