@@ -833,7 +833,9 @@ class ActivityStore:
             wanted = [lead for lead in dict.fromkeys(map(_normalise_lead, leads)) if lead in index]
             stored = list(index)
             first = stored.index(wanted[0]) if wanted else 0
-            if stored[first : first + len(wanted)] == wanted:  # one run of the cache: a slice
+            if wanted == stored:
+                frame = pl.read_parquet(path)
+            elif stored[first : first + len(wanted)] == wanted:  # one run of the cache: a slice
                 offset = index[wanted[0]].offset if wanted else 0
                 rows = sum(index[lead].activities for lead in wanted)
                 frame = pl.scan_parquet(path).slice(offset, rows).collect()
