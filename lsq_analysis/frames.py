@@ -16,7 +16,13 @@ Column naming (see ``../shared/DESIGN.md``, "The expanded frame"):
   empty strings become null, HTML character references and surrogate pairs are decoded.
 
 Rows are never dropped, merged or reordered: the order is the input's (lead by lead, newest
-first, as the API sends them).
+first, as the API sends them). Chunk k+1 is parsed in a background thread while chunk k is
+expanded, so at most two chunks are in memory besides the result.
+
+Known limits: a key whose name holds a NUL character loses the rest of its name on the fast
+path (the reader cuts it); ``&quot;`` inside a string that holds JSON is decoded in that
+column like any other reference (its ``fields.<Key>.<SubKey>`` columns are read before
+decoding and are right).
 """
 
 from __future__ import annotations
@@ -530,13 +536,35 @@ def _chunks(raw: Any) -> Iterator[_RawChunk]:
 def _read(kind: str, lines: list[bytes]) -> pa.Table:
     schema = _PAGE_SCHEMA if kind == "pages" else _ACTIVITY_SCHEMA
     buf = lines[0] if len(lines) == 1 else b"\n".join(lines)
+    block = max(_BLOCK_BYTES, _longest(lines) + 1)
+    table = _read_json(buf, schema, block)
+    # pyarrow makes timestamps of a key whose values all look like dates ("2025-04-04"), which
+    # would lose their spelling: read such a chunk again with those keys as strings
+    texts = [pa.field(f.name, _no_times(f.type)) for f in table.schema]
+    if any(t.type != f.type for t, f in zip(texts, table.schema, strict=True)):
+        table = _read_json(buf, pa.schema(texts), block)
+    return table
+
+
+def _read_json(buf: bytes | bytearray, schema: pa.Schema, block: int) -> pa.Table:
     return pa_json.read_json(
         pa.BufferReader(pa.py_buffer(buf)),  # zero-copy, unlike a Python file object
-        read_options=pa_json.ReadOptions(block_size=max(_BLOCK_BYTES, _longest(lines) + 1)),
+        read_options=pa_json.ReadOptions(block_size=block),
         parse_options=pa_json.ParseOptions(
             explicit_schema=schema, unexpected_field_behavior="infer"
         ),
     )
+
+
+def _no_times(dtype: pa.DataType) -> pa.DataType:
+    """The same type with every date, time or timestamp inside it made a string."""
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_time(dtype):
+        return pa.string()
+    if pa.types.is_struct(dtype):
+        return pa.struct([pa.field(f.name, _no_times(f.type)) for f in dtype])
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return pa.list_(_no_times(dtype.value_type))
+    return dtype
 
 
 def _longest(lines: list[bytes]) -> int:

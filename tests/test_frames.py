@@ -142,6 +142,12 @@ def test_timestamp_like_field_in_a_single_type_chunk_stays_text() -> None:
     # pyarrow infers timestamps when every value looks like one: the text must come back
     df = activities_frame(fixture("mx_custom_meanings.json")["ProspectActivities"][:1])
     assert df["fields.mx_Custom_1"].to_list() == ["2025-06-01 08:59:58"]
+    spelled = ["2025-04-04", "2025-04-04T10:00:00Z", "2025-04-04 10:00:00.5"]
+    df = activities_frame(
+        [{"ActivityFields": {"d": d}, "Extra": {"when": d}, "Day": d} for d in spelled]
+    )
+    assert df["fields.d"].to_list() == spelled and df["day"].to_list() == spelled
+    assert df["extra"][0] == '{"when":"2025-04-04"}'
 
 
 def test_unknown_top_level_keys_kept_in_snake_case() -> None:
