@@ -775,13 +775,24 @@ def transitions(
         True
     """
     labels = event_labels(df)
+    # leads numbered in sorted order: integer keys are cheaper to compare and count than ids
+    lead_starts = (pl.col("lead_id") != pl.col("lead_id").shift(1)).fill_null(True)
+    pairs = (
+        _prepared(df, "transitions", [], leads, events, start, end)
+        .select(
+            lead_starts.cast(pl.UInt32).cum_sum().alias("_lead"),
+            pl.col("event_code").alias("from_event_code"),
+            pl.col("event_code").shift(-1).alias("to_event_code"),
+            (pl.col("created_on").shift(-1) - pl.col("created_on")).alias("_gap"),
+        )
+        .filter(pl.col("_lead") == pl.col("_lead").shift(-1))
+    )
     out = (
-        _pairs(df, "transitions", leads, events, start, end, ids=False)
-        .group_by("from_event_code", "to_event_code")
+        pairs.group_by("from_event_code", "to_event_code")
         .agg(
             pl.len().cast(pl.Int64).alias("count"),
-            pl.col("lead_id").n_unique().cast(pl.Int64).alias("n_leads"),
-            _hours(pl.col("to_time") - pl.col("from_time")).median().alias("median_gap_hours"),
+            pl.col("_lead").n_unique().cast(pl.Int64).alias("n_leads"),
+            _hours(pl.col("_gap")).median().alias("median_gap_hours"),
         )
         .with_columns(
             (pl.col("count") / pl.col("count").sum().over("from_event_code")).alias("share")
