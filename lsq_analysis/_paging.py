@@ -113,7 +113,7 @@ class PagingFacts:
     def short_page_is_final(self, asked: int) -> bool:
         """A reply shorter than ``asked`` rows ends the lead if the server can serve ``asked``."""
         with self._lock:
-            return self.served_max >= asked or (self.cap is not None and self.cap <= asked)
+            return self.served_max >= asked or (self.cap is not None and self.cap >= asked)
 
     def total_if_known(self, record_count: int | None) -> int | None:
         with self._lock:

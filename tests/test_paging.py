@@ -150,3 +150,22 @@ def test_identical_looking_pair_with_shared_id_is_kept() -> None:
                         max_calls=10)
     )  # fmt: skip
     assert pages == [pair]
+
+
+@pytest.mark.parametrize("paging", ["row", "page0", "page1"])
+@pytest.mark.parametrize("known_reading", [False, True])
+def test_facts_learned_by_another_thread_during_a_call(paging: str, known_reading: bool) -> None:
+    # Another thread learns the cap while this one waits for a page it asked 1000 rows for.
+    lead_id = str(uuid.UUID(int=11))
+    fake = FakeLeadSquared({lead_id: rows_for(11, 12)}, paging=paging, max_page_size=4)
+    facts = PagingFacts(paging if known_reading else None)
+    inner = PageCounter(fake, lead_id, False)
+
+    def fetch(offset: int, row_count: int) -> tuple[int | None, list[dict]]:
+        reply = inner(offset, row_count)
+        facts.learn_cap(4)
+        facts.learn_reading(paging)
+        facts.observe(None, 4)
+        return reply
+
+    assert collect(fetch, facts, 1000) == rows_for(11, 12)  # type: ignore[arg-type]
