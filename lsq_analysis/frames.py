@@ -533,15 +533,52 @@ def _chunks(raw: Any) -> Iterator[_RawChunk]:
 # --------------------------------------------------------------------------- parse one chunk
 
 
-def _read(kind: str, lines: list[bytes]) -> pa.Table:
-    schema = _PAGE_SCHEMA if kind == "pages" else _ACTIVITY_SCHEMA
+class _DateKeys:
+    """Keys whose values looked like dates in a chunk: declared as strings for the next ones."""
+
+    def __init__(self) -> None:
+        self.top: set[str] = set()
+        self.fields: set[str] = set()
+
+    def schema(self, kind: str) -> pa.Schema:
+        if not (self.top or self.fields):
+            return _PAGE_SCHEMA if kind == "pages" else _ACTIVITY_SCHEMA
+        fields = list(_ACTIVITY_FIELDS)
+        fields += [(k, pa.string()) for k in sorted(self.top - set(_CORE_KEYS))]
+        if self.fields:
+            fields.append(
+                ("ActivityFields", pa.struct([(k, pa.string()) for k in sorted(self.fields)]))
+            )
+        if kind != "pages":
+            return pa.schema(fields)
+        return pa.schema(
+            [("ProspectActivities", pa.list_(pa.struct(fields))), (_LEAD_KEY, pa.string())]
+        )
+
+    def learn(self, kind: str, schema: pa.Schema) -> None:
+        activity = schema
+        if kind == "pages":
+            activity = schema.field("ProspectActivities").type.value_type
+        for f in activity:
+            if _no_times(f.type) == f.type:
+                continue
+            if f.name == "ActivityFields" and pa.types.is_struct(f.type):
+                self.fields.update(c.name for c in f.type if _no_times(c.type) != c.type)
+            else:
+                self.top.add(f.name)
+
+
+def _read(kind: str, lines: list[bytes], dates: _DateKeys | None = None) -> pa.Table:
+    dates = dates or _DateKeys()
     buf = lines[0] if len(lines) == 1 else b"\n".join(lines)
     block = max(_BLOCK_BYTES, _longest(lines) + 1)
-    table = _read_json(buf, schema, block)
+    table = _read_json(buf, dates.schema(kind), block)
     # pyarrow makes timestamps of a key whose values all look like dates ("2025-04-04"), which
-    # would lose their spelling: read such a chunk again with those keys as strings
+    # would lose their spelling: read such a chunk again with those keys as strings (and
+    # declare them so from the next chunk on)
     texts = [pa.field(f.name, _no_times(f.type)) for f in table.schema]
     if any(t.type != f.type for t, f in zip(texts, table.schema, strict=True)):
+        dates.learn(kind, table.schema)
         table = _read_json(buf, pa.schema(texts), block)
     return table
 
@@ -623,16 +660,18 @@ class _Parsed:
         self.frame: pl.DataFrame = pl.from_arrow(table)  # type: ignore[assignment]
 
 
-def _activities_table(kind: str, lines: list[bytes]) -> _Parsed | None:
+def _activities_table(
+    kind: str, lines: list[bytes], dates: _DateKeys | None = None
+) -> _Parsed | None:
     """Parse a chunk to one row per activity with the raw (API-named) columns."""
     # an "&" or any backslash (which also covers "&" escaped as \u0026): decode checks needed
     specials = any(b"&" in line or b"\\" in line for line in lines)
     try:
-        table = _read(kind, lines)
+        table = _read(kind, lines, dates)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         lines = _canonical_lines(kind, lines)
         kind = "pages"
-        table = _read(kind, lines)
+        table = _read(kind, lines, dates)
     del lines
     if kind == "activities":
         return _Parsed(table, False, specials) if table.num_rows else None
@@ -935,6 +974,7 @@ def activities_frame(raw: Any) -> pl.DataFrame:
     frames: list[pl.DataFrame] = []
     # Chunk k+1 is parsed (pyarrow, no GIL) while chunk k is expanded (polars): a pipeline
     # of two stages, so at most two chunks are in memory besides the result.
+    dates = _DateKeys()
     pool: ThreadPoolExecutor | None = None
     pending: Future[_Parsed | None] | None = None
     try:
@@ -942,10 +982,10 @@ def activities_frame(raw: Any) -> pl.DataFrame:
             if pending is None or not PIPELINE:
                 if pending is not None:
                     _expand_into(frames, pending.result())
-                pending = _done(_activities_table(kind, lines))
+                pending = _done(_activities_table(kind, lines, dates))
                 continue
             pool = pool or ThreadPoolExecutor(1, thread_name_prefix="lsq-frames")
-            following = pool.submit(_activities_table, kind, lines)
+            following = pool.submit(_activities_table, kind, lines, dates)
             del lines
             _expand_into(frames, pending.result())
             pending = following

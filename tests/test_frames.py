@@ -341,3 +341,31 @@ def test_path_lists_of_mixed_files_keep_order(
     note = raws[2]["ProspectActivities"][0]["ActivityFields"]["ActivityEvent_Note"]
     long_id = raws[2]["ProspectActivities"][0]["Id"]
     assert df.filter(pl.col("activity_id") == long_id)["fields.ActivityEvent_Note"][0] == note
+
+
+def test_date_like_keys_are_learned_once_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lsq_analysis.frames as frames
+
+    reads: list[int] = []
+    real = frames._read_json
+
+    def counting(buf: bytes, schema: object, block: int) -> object:
+        reads.append(1)
+        return real(buf, schema, block)
+
+    monkeypatch.setattr(frames, "_read_json", counting)
+    monkeypatch.setattr(frames, "CHUNK_BYTES", 1)  # one response per chunk
+    monkeypatch.setattr(frames, "PIPELINE", False)
+    pages = [
+        {
+            "ProspectActivities": [
+                {"Id": str(i), "Day": f"2025-04-0{i}", "ActivityFields": {"d": f"2025-05-0{i}"}}
+            ]
+        }
+        for i in range(1, 5)
+    ]
+    pages.insert(2, {"ProspectActivities": [{"Id": "x", "EventCode": 1}]})
+    df = activities_frame(pages)
+    assert df["day"].to_list() == ["2025-04-01", "2025-04-02", None, "2025-04-03", "2025-04-04"]
+    assert df["fields.d"].to_list()[3:] == ["2025-05-03", "2025-05-04"]
+    assert len(reads) == 6  # 5 chunks, only the first read twice
