@@ -243,3 +243,53 @@ def test_drop_duplicates_removes_only_the_repeats(acts: list[dict], repeats: lis
     doubled = acts + [acts[i] for i in repeats if i < len(acts)]  # paging overlap
     frame = drop_duplicate_activities(activities_frame(doubled))
     assert frame["activity_id"].to_list() == [a["Id"] for a in acts]
+
+
+# --------------------------------------------------------------------------- threads sharing facts
+def _paging_server(rows: list[dict], reading: str, record_count: str, cap: int):
+    def fetch(offset: int, row_count: int) -> tuple[int, list[dict]]:
+        return _server_page(rows, offset, row_count, reading, record_count, cap)
+
+    return fetch
+
+
+@pytest.mark.parametrize("record_count", ["total", "page"])
+@pytest.mark.parametrize("reading", READINGS)
+def test_a_lead_started_before_another_learned_the_cap_is_complete(
+    reading: str, record_count: str
+) -> None:
+    """The interleaving of two threads of one client, made deterministic: lead A's first
+    (capped) page arrives, then lead B is paged to the end (the client learns the reading and
+    the cap of 17), then lead A goes on. A must still get all of its 50 activities."""
+    facts = PagingFacts()
+    lead_a = _lead_rows(50, 1, collide=False)
+    lead_b = _lead_rows(50, 2, collide=False)
+    pages_a = iter_lead_pages(
+        _paging_server(lead_a, reading, record_count, 17), facts, page_size=1000, max_calls=100
+    )
+    got = list(next(pages_a))
+    for _ in iter_lead_pages(
+        _paging_server(lead_b, reading, record_count, 17), facts, page_size=1000, max_calls=100
+    ):
+        pass
+    assert facts.cap == 17
+    for page in pages_a:
+        got.extend(page)
+    assert got == lead_a
+
+
+def test_threads_sharing_one_client_get_every_activity() -> None:
+    """Many threads calling get_lead_activities on one fresh client (paging not known yet)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    leads = {guid: _lead_rows(20 + 13 * i, i, collide=False) for i, guid in enumerate(GUIDS)}
+    for reading in READINGS:
+        with FakeLeadSquared(
+            leads, paging=reading, max_page_size=17, rate_limit=None, latency=(0.0, 0.01)
+        ) as fake:
+            client = fake.client(max_calls=1000, per_seconds=1.0)
+            with ThreadPoolExecutor(len(leads)) as pool:
+                results = dict(zip(leads, pool.map(client.get_lead_activities, leads), strict=True))
+        for lead, rows in leads.items():
+            assert len(results[lead]) == len(rows), (reading, lead)
+            assert results[lead] == rows
