@@ -461,3 +461,47 @@ def test_redirect_to_another_host_never_receives_the_keys(status: int) -> None:
         pair.close()
     assert pair.received == []  # the other host never saw a call, let alone the keys
     assert_no_key(error_texts(info.value), "a redirect error")
+
+
+# ------------------------------------------------------------------ hostile activity text
+HOSTILE = '</script><script>window.LSQ_XSS=1</script><img src=x onerror="window.LSQ_XSS=2">'
+
+
+def test_report_with_hostile_activity_text_runs_no_script_in_a_browser(tmp_path: Path) -> None:
+    """CRM text is written by outsiders (web forms): the HTML report must never run it."""
+    import copy
+
+    from playwright.sync_api import sync_playwright
+
+    from lsq_analysis import activities_frame
+    from lsq_analysis.report import write_report
+
+    hostile = []
+    for activities in LEADS.values():
+        for activity in activities:
+            changed = copy.deepcopy(activity)
+            changed["EventName"] = HOSTILE + str(changed.get("EventName"))
+            changed["Data"] = [{"Key": "Notes", "Value": HOSTILE}, *(changed.get("Data") or [])]
+            hostile.append(changed)
+    out = tmp_path / "report.html"
+    write_report(activities_frame(hostile), out)
+    page_text = out.read_text(encoding="utf-8")
+    assert "<script>window.LSQ_XSS" not in page_text and "<img src=x" not in page_text
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(out.as_uri())
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
+            page.hover(".js-plotly-plot")  # hover labels render the text too
+            assert page.evaluate("window.LSQ_XSS === undefined")
+            assert HOSTILE.split("<img")[0] in page.inner_text("body")  # shown as text
+        finally:
+            browser.close()
+    assert errors == []
