@@ -1,0 +1,65 @@
+"""Issue 2's "done when": a server whose paging reading, page cap, rate-limit style and limit
+the client is not told, with 5% transient 500s: 40 leads of 0-300 activities, fetched by four
+threads sharing one client, come back with every activity exactly once and nothing raised."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from lsq_analysis.client import LeadSquaredClient
+from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.samples import synthetic_activities
+
+
+@pytest.mark.parametrize(
+    ("paging", "record_count", "cap", "style", "limit"),
+    [
+        ("row", "page", 37, "429", (25, 0.5)),
+        ("page0", "total", None, "200", (20, 0.5)),
+        ("page1", "page", 50, "403", (15, 0.5)),
+    ],
+)
+def test_forty_leads_every_activity_once_against_an_untold_server(
+    paging: str, record_count: str, cap: int | None, style: str, limit: tuple[int, float]
+) -> None:
+    leads = synthetic_activities(40, seed=11)
+    first, second = list(leads)[:2]
+    leads[first], leads[second] = [], leads[second][:1]  # the ends of the range too
+    with FakeLeadSquared(
+        leads,
+        paging=paging,
+        record_count=record_count,
+        max_page_size=cap,
+        rate_limit=limit,
+        rate_limit_style=style,
+        error_rate=0.05,
+    ) as fake:
+        assert len(fake.leads) == 40
+        sizes = [len(rows) for rows in fake.leads.values()]
+        assert min(sizes) == 0 and max(sizes) > 250
+        # Told neither the reading nor the cap, and a limit above the server's.
+        client = LeadSquaredClient(
+            fake.url,
+            fake.access_key,
+            fake.secret_key,
+            max_calls=100,
+            page_size=100,  # so leads span pages even where the server has no cap
+            per_seconds=limit[1],
+            backoff=(0.05, 0.5),
+            timeout=5.0,
+        )
+        with ThreadPoolExecutor(4) as pool:
+            fetched = dict(
+                zip(fake.leads, pool.map(client.get_lead_activities, fake.leads), strict=True)
+            )
+
+        for lead_id, rows in fake.leads.items():
+            assert fetched[lead_id] == rows  # same activities, same order, each once
+        assert client.paging.reading == paging
+        assert (client.max_calls, client.per_seconds) == limit
+        stats = client.stats
+        assert stats.leads == 40 and stats.activities == sum(sizes)
+        assert fake.stats.statuses.get(500, 0) > 0  # faults were injected, and survived
+        assert stats.retries == stats.failed_calls
