@@ -268,9 +268,17 @@ class ActivityStore:
                 f"{err.strerror or err}. Choose a folder you can write to, or fix its "
                 "permissions."
             ) from None
+        # What another process creating this store at the same moment may have made so far.
+        foreign = [
+            name
+            for name in existing
+            if name not in (_MARKER, _RAW, _CACHE, _TMP)
+            and not (name.startswith(f".{_MARKER}.") and name.endswith(".tmp"))
+        ]
         if marker.exists():
             self._check_marker(marker)
-        elif existing:
+        elif foreign:
+            existing = foreign
             shown = ", ".join(repr(name) for name in existing[:3])
             more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
             raise StoreError(
@@ -279,13 +287,13 @@ class ActivityStore:
                 "of an existing store)."
             )
         try:
+            if not marker.exists():
+                self._write_marker(marker)  # first, so the folder is a store from now on
             for sub in (_RAW, _CACHE, _TMP):
                 (path / sub).mkdir(exist_ok=True)
             probe = path / _TMP / f".probe-{os.getpid()}-{uuid.uuid4().hex}"
             probe.write_bytes(b"")
             probe.unlink()
-            if not marker.exists():
-                self._write_marker(marker)
         except OSError as err:
             raise StoreError(
                 f"Cannot write to the store folder {str(path)!r}: {err.strerror or err}. "
@@ -303,7 +311,18 @@ class ActivityStore:
             "created_at": _utcnow().isoformat(timespec="seconds"),
             "layout": f"{_RAW}/{_PARTITION_PREFIX}<lead id>/{_LEAD_FILE}",
         }
-        self._atomic_write_bytes(marker, json.dumps(body, indent=2).encode() + b"\n")
+        # The temporary file sits beside the marker (tmp/ may not exist yet) and is named so
+        # that another process opening the folder meanwhile knows it for the store's own.
+        tmp = marker.with_name(f".{_MARKER}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(json.dumps(body, indent=2).encode() + b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, marker)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def _check_marker(self, marker: Path) -> None:
         try:
@@ -344,14 +363,6 @@ class ActivityStore:
     # --------------------------------------------------------------- low level
     def _tmp_path(self, suffix: str) -> Path:
         return self.path / _TMP / f"{os.getpid()}-{uuid.uuid4().hex}{suffix}.tmp"
-
-    def _atomic_write_bytes(self, target: Path, data: bytes) -> None:
-        tmp = self._tmp_path(".bytes")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
 
     def _atomic_write_parquet(
         self, target: Path, df: pl.DataFrame, *, metadata: dict[str, str] | None = None, **opts: Any

@@ -186,6 +186,19 @@ def test_foreign_folder_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_a_store_being_created_by_another_process_opens(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    for sub in ("raw", "cache", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    (folder / ".lsq-store.json.4242-abc.tmp").write_text("{")  # its marker, not yet in place
+    assert ActivityStore(folder).lead_ids() == []
+    assert json.loads((folder / "lsq-store.json").read_text())["store_version"] == STORE_VERSION
+    (tmp_path / "other" / "raw").mkdir(parents=True)
+    (tmp_path / "other" / "data.csv").write_text("x")
+    with pytest.raises(StoreError, match=r"holds 'data\.csv'"):
+        ActivityStore(tmp_path / "other")
+
+
 def test_foreign_entry_in_raw_is_refused(tmp_path: Path) -> None:
     store = ActivityStore(tmp_path)
     (tmp_path / "raw" / "export.csv").write_text("x")
