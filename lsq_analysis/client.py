@@ -28,11 +28,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
 import tenacity
+import urllib3
 
 from ._paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
 from ._ratelimit import SlidingWindowLimiter
@@ -40,6 +41,7 @@ from .config import mask, resolve_settings
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     LeadSquaredError,
     NotFoundError,
     RateLimitError,
@@ -513,12 +515,14 @@ class LeadSquaredClient:
                 data=data,
                 headers=headers,
                 timeout=self.timeout,
+                stream=True,  # the body is read against a deadline below
+                allow_redirects=False,  # a redirect would carry the keys to another host
             )
-            content = response.content
-        except requests.Timeout:
+            content = _read_within(response, started + self.timeout)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError, _DeadlinePassed):
             failure = ServerError(f"No reply within {self.timeout:g} s", lead_id=lead_id)
             failure._transient = _Transient()  # type: ignore[attr-defined]
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
             failure = ServerError(
                 f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})",
                 lead_id=lead_id,
@@ -532,6 +536,8 @@ class LeadSquaredClient:
             )
         finally:
             self._limiter.release(slot)
+            if response is not None:
+                response.close()
         elapsed = time.monotonic() - started
         if failure is not None or response is None:
             self._count("failed_calls")
@@ -592,6 +598,18 @@ class LeadSquaredClient:
         response: requests.Response,
         lead_id: str | None,
     ) -> LeadSquaredError | None:
+        if 300 <= status < 400:
+            location = urlsplit(response.headers.get("Location") or "")
+            target = location.hostname or "another address"
+            if location.port:
+                target = f"{target}:{location.port}"
+            return ConfigurationError(
+                f"The server answered with a redirect (HTTP {status}) to {self._scrub(target)}; "
+                "it was not followed, so the keys went nowhere else. Set LSQ_HOST (or host=) "
+                "to your account's API host, e.g. api-in21.leadsquared.com",
+                status=status,
+                lead_id=lead_id,
+            )
         is_error_body = isinstance(payload, dict) and str(payload.get("Status", "")).lower() == (
             "error"
         )
@@ -720,6 +738,26 @@ def _class_for_status(status: int) -> type[LeadSquaredError]:
     if status >= 500:
         return ServerError
     return BadRequestError
+
+
+class _DeadlinePassed(Exception):
+    """The reply did not arrive in full within the time-out (it trickled in)."""
+
+
+def _read_within(response: requests.Response, deadline: float) -> bytes:
+    """The whole body, or ``_DeadlinePassed`` once ``deadline`` passes between reads.
+
+    requests' own time-out bounds each read, not the reply: a body trickling in a byte at a
+    time would be waited for indefinitely.
+    """
+    chunks = []
+    while True:
+        if time.monotonic() > deadline:
+            raise _DeadlinePassed
+        chunk = response.raw.read1(65536, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _reason(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from lsq_analysis.client import LeadSquaredClient
 from lsq_analysis.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     LeadSquaredError,
     NotFoundError,
     RateLimitError,
@@ -172,6 +173,15 @@ def test_malformed_request_500_is_retried_a_bounded_number_of_times() -> None:
         assert len(server.calls) == 4
         assert client.stats.retries == 3 and client.stats.failed_calls == 4
     assert info.value.exception_type == "System.FormatException"
+
+
+def test_a_redirect_is_not_followed_and_says_to_fix_the_host() -> None:
+    moved = (302, {"Location": "http://127.0.0.2:9/v2/x?accessKey=u$rTESTACCESSKEYcanary7"}, b"")
+    with ScriptedServer(moved) as server:
+        with pytest.raises(ConfigurationError, match="LSQ_HOST") as info:
+            server.client().get_lead_activities(LEAD)
+        assert len(server.calls) == 1
+    assert "127.0.0.2:9" in str(info.value) and "canary" not in str(info.value)
 
 
 # -------------------------------------------------------------------- transient failures

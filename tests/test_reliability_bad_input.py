@@ -401,14 +401,8 @@ class _TrickleHandler(BaseHTTPRequestHandler):
             pass  # the client gave up, as it should
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client.py _attempt: requests' timeout bounds each read, not the whole reply, so a "
-    "reply trickling in (a byte at a time, as a bad proxy does) is waited for indefinitely "
-    "(44 bytes at 50 ms take 2.2 s against timeout=0.3; a 1 MB page would take hours). Fix: "
-    "stream=True and read the body against a deadline of `timeout` from the send, raising the "
-    "transient ServerError 'No reply within …'",
-)
+# Was a strict xfail (a trickling reply waited for indefinitely); fixed in client.py
+# _attempt (the body is read against a deadline of `timeout`) by the client helper.
 def test_reply_trickling_slower_than_the_timeout_fails_in_time() -> None:
     import time
 

@@ -442,14 +442,8 @@ class _RedirectPair:
             server.server_close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client.py _attempt follows redirects (requests' default) and requests re-sends the "
-    "x-LSQ-* headers to the new host: the keys go to whatever host a 3xx names (for 301/302 the "
-    "POST also becomes a GET and the lead comes back empty). Fix: session.request(..., "
-    "allow_redirects=False) and a 3xx -> ConfigurationError naming the Location host and "
-    "LSQ_HOST, never retried",
-)
+# Was a strict xfail (redirects followed, keys re-sent to the Location host); fixed in
+# client.py _attempt (allow_redirects=False, 3xx -> ConfigurationError) by the client helper.
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_redirect_to_another_host_never_receives_the_keys(status: int) -> None:
     pair = _RedirectPair(status)
