@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from .errors import AuthenticationError, ConfigurationError, FetchError, StoreError
-from .store import ActivityStore, LeadRecord, _as_max_age, _concat, merge_refreshed, raw_rows
+from .store import (
+    ActivityStore,
+    LeadRecord,
+    _as_max_age,
+    _concat,
+    activity_identity,
+    merge_refreshed,
+    raw_rows,
+)
 
 if TYPE_CHECKING:
     from .client import LeadSquaredClient
@@ -183,11 +191,6 @@ def _as_event(event: int | str | None) -> int | None:
     return code
 
 
-def _key(activity: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """The identity of an exact paging duplicate: (Id, EventCode, ModifiedOn)."""
-    return (activity.get("Id"), str(activity.get("EventCode")), activity.get("ModifiedOn"))
-
-
 @dataclass
 class _LeadOutcome:
     lead: str
@@ -218,12 +221,12 @@ def _collect_pages(
     lead: str,
     *,
     api_event: int | None,
-    stored_keys: set[tuple[Any, Any, Any]],
+    stored_keys: set[bytes],
     expand: bool,
     stop: threading.Event,
 ) -> _Pages:
     """Read a lead's pages, newest first; stop at the first page reaching stored activities."""
-    seen: set[tuple[Any, Any, Any]] = set()
+    seen: set[bytes] = set()
     out = _Pages([], [], True, 0)
     newest_first = True
     last_created: str | None = None
@@ -236,9 +239,9 @@ def _collect_pages(
             new: list[dict[str, Any]] = []
             reached_stored = False
             for activity in page:
-                key = _key(activity)
+                key = activity_identity(activity)
                 if key in seen:
-                    continue  # an exact duplicate from overlapping pages
+                    continue  # an exact duplicate (the whole row) from overlapping pages
                 seen.add(key)
                 new.append(activity)
                 created = activity.get("CreatedOn")
@@ -276,22 +279,15 @@ def _fetch_lead(
     stop: threading.Event,
 ) -> _LeadOutcome:
     """Fetch one lead's pages (only the newest ones when refreshing) and store them."""
-    from .frames import drop_duplicate_activities
-
     stored = None
     if store is not None and refresh:
         try:
             stored = store.read_lead(lead)
         except (StoreError, KeyError):
             stored = None  # damaged or gone since: fetch the whole lead and replace it
-    stored_keys: set[tuple[Any, Any, Any]] = set()
+    stored_keys: set[bytes] = set()
     if stored is not None:
-        stored_keys = {
-            (i, str(c), m)
-            for i, c, m in zip(
-                stored["activity_id"], stored["event_code"], stored["modified_on"], strict=True
-            )
-        }
+        stored_keys = {activity_identity(text) for text in stored["activity"]}
     fetched_at = datetime.now(timezone.utc)
     cap_before = _page_cap(client)
     pages = _collect_pages(
@@ -320,7 +316,10 @@ def _fetch_lead(
         record = store.write_lead(lead, rows, fetched_at=fetched_at)  # type: ignore[union-attr]
         return _LeadOutcome(lead, _expand(rows["activity"], lead), record, True)
     frames = pages.frames
-    frame = drop_duplicate_activities(_concat(frames)) if frames else _expand([], lead)
+    # No frames.drop_duplicate_activities here: exact duplicates are gone already (compared
+    # as whole rows), and its key (Id, EventCode, ModifiedOn, CreatedOn) also matches
+    # distinct audit-log rows of one activity logged in the same second.
+    frame = _concat(frames) if frames else _expand([], lead)
     record = (
         store.write_lead(lead, pages.activities, fetched_at=fetched_at)
         if store is not None
@@ -545,7 +544,7 @@ def fetch_activities(
 
     Leads run concurrently; the client's limiter (shared by all threads) keeps the calls
     within the plan's limit, so the limit and not the round trips sets the pace. Pages
-    are expanded as they arrive and exact paging duplicates removed.
+    are expanded as they arrive and exact paging duplicates (identical rows) removed.
 
     Args:
         lead_ids: lead ids (GUIDs). Duplicates are fetched once (with a warning).

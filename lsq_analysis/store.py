@@ -47,7 +47,13 @@ import polars as pl
 
 from .errors import StoreError
 
-__all__ = ["STORE_VERSION", "ActivityStore", "LeadRecord", "merge_refreshed"]
+__all__ = [
+    "STORE_VERSION",
+    "ActivityStore",
+    "LeadRecord",
+    "activity_identity",
+    "merge_refreshed",
+]
 
 STORE_VERSION = 1
 """Bumped whenever the layout or the raw file schema changes incompatibly."""
@@ -168,27 +174,32 @@ def raw_rows(activities: Sequence[Mapping[str, Any]], fetched_at: datetime) -> p
     )
 
 
-def _key_expr() -> pl.Expr:
-    return pl.concat_str(
-        [
-            pl.col("activity_id").fill_null("\x00"),
-            pl.col("event_code").cast(pl.String).fill_null("\x00"),
-            pl.col("modified_on").fill_null("\x00"),
-        ],
-        separator="\x1f",
-    )
+def activity_identity(activity: Mapping[str, Any] | str) -> bytes:
+    """An activity's identity: its whole JSON, keys sorted. Equal only for identical rows.
+
+    ``Id`` is not unique (an activity and its audit-log rows share it), and distinct
+    audit-log rows can share ``Id``, ``EventCode``, ``ModifiedOn`` and ``CreatedOn``, so
+    only the whole row identifies an exact (paging) duplicate.
+
+    Example:
+        >>> a = activity_identity({"Id": "a", "EventCode": 1})
+        >>> a == activity_identity('{"EventCode": 1, "Id": "a"}')
+        True
+    """
+    value = orjson.loads(activity) if isinstance(activity, str) else activity
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def merge_refreshed(stored: pl.DataFrame, fetched: pl.DataFrame, *, complete: bool) -> pl.DataFrame:
     """Merge the newest pages of a lead into what was stored for it.
 
     ``fetched`` holds the activities of the pages just fetched (newest first, exact
-    paging duplicates already removed); ``complete`` says whether those pages cover the
-    whole lead. A complete fetch replaces what was stored. Otherwise the fetched pages
-    cover every activity created at or after their oldest ``created_on``: stored
-    activities older than that are kept (with their first ``fetched_at``), and stored
-    ones at that very second are kept unless fetched again, so nothing is lost or
-    doubled.
+    duplicates already removed); ``complete`` says whether those pages cover the whole
+    lead. A complete fetch replaces what was stored. Otherwise the fetched pages cover
+    every activity created at or after their oldest ``created_on``: stored activities
+    older than that are kept (with their first ``fetched_at``), stored ones at that very
+    second are kept unless fetched again (compared as whole rows), and stored ones newer
+    than that which the API no longer lists in those pages are replaced by what it lists.
 
     Example:
         >>> merged = merge_refreshed(stored_rows, newest_page_rows, complete=False)
@@ -199,15 +210,13 @@ def merge_refreshed(stored: pl.DataFrame, fetched: pl.DataFrame, *, complete: bo
         out = stored
     else:
         boundary = fetched["created_on"].drop_nulls().min()
-        keys = fetched.select(_key_expr().alias("k"))["k"]
-        if boundary is None:
-            kept = stored.filter(~_key_expr().is_in(keys.implode()))
-        else:
-            kept = stored.filter(
-                (pl.col("created_on") < boundary)
-                | pl.col("created_on").is_null()
-                | ((pl.col("created_on") == boundary) & ~_key_expr().is_in(keys.implode()))
-            )
+        fetched_ids = {activity_identity(text) for text in fetched["activity"]}
+        keep = [
+            (created is None or boundary is None or created <= boundary)
+            and activity_identity(text) not in fetched_ids
+            for created, text in zip(stored["created_on"], stored["activity"], strict=True)
+        ]
+        kept = stored.filter(pl.Series(keep, dtype=pl.Boolean))
         out = pl.concat([fetched.select(list(RAW_SCHEMA)), kept.select(list(RAW_SCHEMA))])
     return out.with_columns(pl.int_range(pl.len(), dtype=pl.Int32).alias("position")).select(
         list(RAW_SCHEMA)

@@ -232,6 +232,37 @@ def test_refresh_reads_every_page_when_the_order_is_not_newest_first(tmp_path: P
     assert _ids(df, lead) == _expected(fake.leads[lead])
 
 
+def _log_rows(lead: str, n: int) -> list[dict]:
+    """Audit-log rows of one WhatsApp message: same Id, EventCode, times; only Data differs."""
+    return [
+        {"Id": "5c92870f-a337-458f-8be1-0e2458513051", "EventCode": 3011, "EventName":
+         "WhatsApp Message", "Type": "Logs", "CreatedOn": "2025-04-04 12:10:25",
+         "ModifiedOn": "0001-01-01 00:00:00", "RelatedProspectId": lead,
+         "Data": [{"Key": "NewData", "Value": f'{{"Status":"{status}"}}'}]}
+        for status in ["sent", "delivered", "read", "replied"][:n]
+    ]  # fmt: skip
+
+
+def test_distinct_log_rows_sharing_id_event_and_times_are_all_kept(tmp_path: Path) -> None:
+    lead = "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"
+    (synthetic,) = _leads(1, seed=15, low=8, high=8).values()
+    older = [{**a, "RelatedProspectId": lead} for a in synthetic if a["CreatedOn"] < "2025-04-04"]
+    rows = _log_rows(lead, 4) + older  # newest first
+    with FakeLeadSquared({lead: rows}, max_page_size=3, rate_limit=None) as fake:
+        client = _client(fake)
+        plain = fetch_activities([lead], client=client, progress=False)
+        assert plain.height == len(rows)
+        assert plain["data.NewData"].head(4).to_list() == [r["Data"][0]["Value"] for r in rows[:4]]
+        fetch_activities([lead], client=client, store=tmp_path, progress=False)
+        newest = {**rows[0], "Id": "00000000-0000-4000-9000-000000000009",
+                  "EventCode": 21, "CreatedOn": "2025-05-01 00:00:00"}  # fmt: skip
+        fake.leads[lead].insert(0, newest)  # the first page now ends inside the log rows
+        refreshed = fetch_activities([lead], client=client, store=tmp_path, max_age=0,
+                                     progress=False)  # fmt: skip
+    assert refreshed.height == len(rows) + 1
+    assert ActivityStore(tmp_path).read_activities(lead) == [newest, *rows]
+
+
 def test_a_damaged_stored_lead_is_fetched_again(tmp_path: Path) -> None:
     leads = _leads(3, seed=13)
     a, b, _ = leads
