@@ -458,15 +458,16 @@ class LeadSquaredClient:
                 seconds = max(seconds, min(marker.retry_after, _MAX_PAUSE))
             return seconds
 
+        attempts = 0
+
         def before_sleep(state: tenacity.RetryCallState) -> None:
             self._count("retries")
-            error = state.outcome.exception() if state.outcome else None
-            _log.debug(
-                "%s: retry %d after %s",
-                describe,
-                state.attempt_number,
-                type(error).__name__,
-            )
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            label = describe if attempts == 1 else f"{describe} (retry {attempts - 1})"
+            return self._attempt(method, path, query, body, lead_id, label)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
@@ -477,7 +478,7 @@ class LeadSquaredClient:
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(self._attempt, method, path, query, body, lead_id, describe)
+        return retrying(attempt)
 
     def _attempt(
         self,

@@ -31,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import random
@@ -46,6 +45,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 if TYPE_CHECKING:
     from .client import LeadSquaredClient
@@ -617,7 +618,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, payload: Any, headers: Mapping[str, str] | None = None
     ) -> None:
-        self._send(status, json.dumps(payload).encode("utf-8"), headers=headers)
+        self._send(status, orjson.dumps(payload), headers=headers)
 
     def _drop(self) -> None:
         fake = self.server.fake
@@ -721,8 +722,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            request = json.loads(body) if body.strip() else {}
-        except ValueError:
+            request = orjson.loads(body) if body.strip() else {}
+        except orjson.JSONDecodeError:
             request = None
         if not isinstance(request, dict):
             self._send_json(
@@ -765,7 +766,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         payload = fake.page_of(lead_id, offset, row_count, event)
-        data = json.dumps(payload).encode("utf-8")
+        data = orjson.dumps(payload)
         if truncate and len(data) > 2:
             data = data[: len(data) // 2]
         self._send(200, data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 
 import pytest
@@ -60,3 +62,46 @@ def test_repr_masks_keys() -> None:
     text = repr(client)
     assert "TESTACCESSKEY" not in text and "TESTSECRET" not in text
     assert "127.0.0.1" in text
+
+
+def test_one_debug_line_per_call_with_lead_page_status_rows_and_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    leads = make_leads(23)
+    (lead_id,) = leads
+    with FakeLeadSquared(leads, max_page_size=10, error_rate=0.3, seed=2, rate_limit=None) as fake:
+        client = fake.client(backoff=(0.01, 0.02), max_retries=10)
+        with caplog.at_level(logging.DEBUG, logger="lsq_analysis"):
+            assert client.get_lead_activities(lead_id) == leads[lead_id]
+        calls = fake.stats.calls
+    lines = [r.getMessage() for r in caplog.records if r.name == "lsq_analysis"]
+    assert len(lines) == calls == client.stats.calls
+    assert client.stats.retries > 0
+    assert any("HTTP 500 ServerError" in line for line in lines)
+    assert any("(retry 1)" in line for line in lines)
+    assert re.fullmatch(
+        rf"Retrieve lead={lead_id} Offset=0 RowCount=1000( \(retry \d+\))? -> HTTP 200, "
+        r"10 rows in \d+\.\d{3} s",
+        next(line for line in lines if "HTTP 200" in line),
+    )
+
+
+def test_stats_count_pages_activities_and_leads() -> None:
+    leads = make_leads(0, 5, 21)
+    with FakeLeadSquared(leads, paging="page1", max_page_size=10, rate_limit=None) as fake:
+        client = fake.client(paging="page1")
+        for lead_id in leads:
+            client.get_lead_activities(lead_id)
+        stats = client.stats
+        assert (stats.leads, stats.activities, stats.pages) == (3, 26, 4)  # non-empty pages
+        assert stats.calls == fake.stats.calls and stats.failed_calls == 0
+
+
+def test_pages_are_lazy() -> None:
+    leads = make_leads(30)
+    (lead_id,) = leads
+    with FakeLeadSquared(leads, paging="row", max_page_size=10, rate_limit=None) as fake:
+        pages = fake.client(paging="row").iter_activity_pages(lead_id)
+        assert fake.stats.calls == 0
+        assert next(pages) == leads[lead_id][:10]
+        assert fake.stats.calls == 1
