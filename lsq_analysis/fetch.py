@@ -513,6 +513,13 @@ def run_fetch(
     bar.set_postfix_str(f"{frame.height:,} activities, {len(failures)} failed")
     bar.close()
 
+    if code is not None and frame.height == 0 and len(failures) < len(leads):
+        notes.append(
+            f"No activity has event code {code} in these {len(leads)} lead(s); "
+            "client.get_activity_types() lists the account's event codes."
+        )
+        warnings.warn(notes[-1], UserWarning, stacklevel=3)
+
     calls1, retries1, limited1 = _stats(client)
     return FetchResult(
         frame=frame,

@@ -383,12 +383,14 @@ class ActivityStore:
                 os.fsync(fh.fileno())
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
-        except OSError as err:
+        except (OSError, pl.exceptions.PolarsError) as err:
+            # polars reports a failed write (disk full, file too large) as a ComputeError
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            reason = getattr(err, "strerror", None) or str(err).strip().splitlines()[0][:200]
             raise StoreError(
-                f"Could not write {str(target)!r}: {err.strerror or err}. Check the free "
-                "space and permissions of the store folder."
+                f"Could not write {str(target)!r}: {reason}. Check the free space and "
+                "permissions of the store folder."
             ) from None
         except BaseException:
             with contextlib.suppress(OSError):

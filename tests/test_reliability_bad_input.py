@@ -256,11 +256,6 @@ def test_unknown_event_name_lists_what_to_use(fake: FakeLeadSquared) -> None:
         fetch_activities([GOOD_1], client=fake.client(), event=-1, progress=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fetch.py: an event code no lead has gives an empty frame with no message "
-    "(fix: warn naming the code and client.get_activity_types())",
-)
 def test_unknown_event_code_warns_that_nothing_matched(fake: FakeLeadSquared) -> None:
     with pytest.warns(UserWarning, match="99999"):
         frame = fetch_activities([GOOD_1], client=fake.client(), event=99999, progress=False)
@@ -633,11 +628,5 @@ def test_disk_full_while_writing_a_lead_keeps_what_was_stored(disk_full: dict) -
     assert list((disk_full["folder"] / "tmp").iterdir()) == []  # no half-written file left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.py _atomic_write_parquet catches OSError only; polars reports a failed write "
-    "(disk full, EFBIG) as ComputeError, so the user gets an untyped polars error. Fix: also "
-    "catch pl.exceptions.PolarsError there and raise the StoreError",
-)
 def test_disk_full_while_writing_a_lead_is_a_store_error(disk_full: dict) -> None:
     assert "Check the free space" in disk_full["outcome"], disk_full["outcome"]
