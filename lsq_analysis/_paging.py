@@ -195,12 +195,23 @@ def iter_lead_pages(
 
     if reading is None:
         first = lead.call(0, size)
+        if not first:
+            if lead.complete() or facts.reading in ("row", "page0"):
+                return
+            if facts.reading is None:
+                # A 1-based server may answer Offset 0 with nothing: ask page 1 once (per host).
+                if not lead.call(1, size):
+                    return
+                facts.learn_reading("page1")
+            reading = "page1"  # the loop below asks page 1 again, now knowing the reading
+    if reading is None:
         new = lead.fresh(first)
         if new:
             yield new
-        if not first or lead.complete():
+        if lead.complete():
             return
         length = len(first)
+        size = max(size, length)  # a server that ignores RowCount and sends more
         short_first = length < size
         if short_first:
             if facts.short_page_is_final(size):
@@ -244,10 +255,10 @@ def iter_lead_pages(
         else:
             reading = "page0"
             facts.learn_reading(reading)
+            if short_first and second:
+                facts.learn_cap(size)  # the short first page had more rows after it
             if not second or len(second) < size or lead.complete():
                 return
-            if short_first:
-                facts.learn_cap(size)
             position = 2 * size
 
     while not lead.complete():
@@ -267,6 +278,7 @@ def iter_lead_pages(
             )
         position += len(rows)
         if len(rows) >= size:
+            size = len(rows)  # a server that ignores RowCount and sends more
             continue
         if facts.short_page_is_final(size) or lead.complete():
             return

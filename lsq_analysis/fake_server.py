@@ -142,6 +142,8 @@ class FakeLeadSquared:
         paging: how ``Offset`` is read: ``"row"`` (skip ``Offset`` rows), ``"page0"`` (skip
             ``Offset * size``) or ``"page1"`` (skip ``(Offset - 1) * size``), where size is
             ``RowCount`` after the cap.
+        page1_offset_zero: with ``paging="page1"``, what ``Offset=0`` returns: ``"first"``
+            (page 1, as if clamped) or ``"empty"`` (nothing, as a strict server might).
         record_count: ``"total"`` (``RecordCount`` = all matching activities) or ``"page"``
             (the rows in this reply).
         max_page_size: the most rows one reply carries, whatever ``RowCount`` asks for.
@@ -171,6 +173,7 @@ class FakeLeadSquared:
         synthetic: int = 0,
         activity_types: Sequence[dict[str, Any]] | None = None,
         paging: str = "row",
+        page1_offset_zero: str = "first",
         record_count: str = "total",
         max_page_size: int | None = 1000,
         rate_limit: tuple[int, float] | None = (25, 5.0),
@@ -190,6 +193,7 @@ class FakeLeadSquared:
         port: int = 0,
     ) -> None:
         _check_choice("paging", paging, PAGING_READINGS)
+        _check_choice("page1_offset_zero", page1_offset_zero, ("first", "empty"))
         _check_choice("record_count", record_count, RECORD_COUNT_MEANINGS)
         _check_choice("rate_limit_style", str(rate_limit_style), RATE_LIMIT_STYLES)
         if max_page_size is not None and max_page_size < 1:
@@ -215,6 +219,7 @@ class FakeLeadSquared:
             raise ValueError(f"latency must be (low, high) with 0 <= low <= high, not {latency}")
 
         self.paging = paging
+        self.page1_offset_zero = page1_offset_zero
         self.record_count = record_count
         self.max_page_size = max_page_size
         self.rate_limit = rate_limit
@@ -498,6 +503,8 @@ class FakeLeadSquared:
             skip = offset
         elif self.paging == "page0":
             skip = offset * size
+        elif offset == 0 and self.page1_offset_zero == "empty":
+            skip = len(rows)
         else:
             skip = max(0, offset - 1) * size
         page = rows[skip : skip + size]

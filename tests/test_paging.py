@@ -54,7 +54,7 @@ def collect(fetch: PageCounter, facts: PagingFacts, page_size: int) -> list[dict
 
 @settings(max_examples=400, deadline=None)
 @given(
-    paging=st.sampled_from(["row", "page0", "page1"]),
+    paging=st.sampled_from(["row", "page0", "page1", "page1-strict"]),
     record_count=st.sampled_from(["total", "page"]),
     cap=st.one_of(st.none(), st.integers(1, 40)),
     page_size=st.integers(1, 60),
@@ -70,8 +70,14 @@ def test_every_activity_exactly_once_in_order_with_bounded_calls(
     skip_by_asked: bool,
 ) -> None:
     leads = {str(uuid.UUID(int=i + 1)): rows_for(i + 1, n) for i, n in enumerate(sizes)}
+    paging, _, strict = paging.partition("-")  # page1-strict: Offset 0 answers nothing
     fake = FakeLeadSquared(
-        leads, paging=paging, record_count=record_count, max_page_size=cap, rate_limit=None
+        leads,
+        paging=paging,
+        page1_offset_zero="empty" if strict else "first",
+        record_count=record_count,
+        max_page_size=cap,
+        rate_limit=None,
     )
     effective = page_size if cap is None else min(page_size, cap)
     facts = PagingFacts()
@@ -169,3 +175,15 @@ def test_facts_learned_by_another_thread_during_a_call(paging: str, known_readin
         return reply
 
     assert collect(fetch, facts, 1000) == rows_for(11, 12)  # type: ignore[arg-type]
+
+
+def test_a_server_sending_more_rows_than_asked() -> None:
+    rows = rows_for(5, 23)
+
+    def fixed_pages_of_10(offset: int, row_count: int) -> tuple[int | None, list[dict]]:
+        return None, rows[offset * 10 : offset * 10 + 10]  # 0-based pages of 10, RowCount ignored
+
+    for page_size in (3, 10, 1000):
+        got = list(iter_lead_pages(fixed_pages_of_10, PagingFacts(), page_size=page_size,
+                                   max_calls=50))  # fmt: skip
+        assert [row for page in got for row in page] == rows
