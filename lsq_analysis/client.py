@@ -529,6 +529,12 @@ class LeadSquaredClient:
                 lead_id=lead_id,
             )
             failure._transient = _Transient()  # type: ignore[attr-defined]
+        except UnicodeError:
+            failure = ConfigurationError(
+                "A key holds characters that cannot be sent over HTTP; copy it again from "
+                "LeadSquared (Settings > API and Webhooks)",
+                lead_id=lead_id,
+            )
         except requests.RequestException as exc:
             failure = LeadSquaredError(
                 f"The request could not be made ({type(exc).__name__}: "
@@ -635,7 +641,7 @@ class LeadSquaredClient:
             "lead_id": lead_id,
         }
         retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-        server_says = f": {exception_message}" if exception_message else ""
+        server_says = f": {exception_message.rstrip('. ')}" if exception_message else ""
 
         if parse_failed or (payload is not None and not isinstance(payload, (dict, list))):
             snippet = self._snippet(content)

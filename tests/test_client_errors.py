@@ -184,6 +184,14 @@ def test_a_redirect_is_not_followed_and_says_to_fix_the_host() -> None:
     assert "127.0.0.2:9" in str(info.value) and "canary" not in str(info.value)
 
 
+def test_a_key_that_cannot_go_in_a_header_is_a_configuration_error() -> None:
+    with FakeLeadSquared({LEAD: ROWS}) as fake:
+        client = LeadSquaredClient(fake.url, "u$rTESTKEY\u2019canary7", SECRET, **FAST)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="copy it again") as info:
+            client.get_lead_activities(LEAD)
+    assert "canary" not in "".join(texts_of(info.value))
+
+
 # -------------------------------------------------------------------- transient failures
 
 
