@@ -645,8 +645,8 @@ class LeadSquaredClient:
 
         if parse_failed or (payload is not None and not isinstance(payload, (dict, list))):
             snippet = self._snippet(content)
-            if status == 429:
-                return self._rate_limited(context, retry_after, "")
+            if status == 429 or _RATE_LIMIT_TEXT_RE.search(snippet):
+                return self._rate_limited(context, retry_after, f" ({snippet!r})")
             if status >= 500:
                 error: LeadSquaredError = ServerError(
                     f"The server failed and sent a reply that is not JSON: {snippet!r}", **context
@@ -699,8 +699,7 @@ class LeadSquaredClient:
         self, context: dict[str, Any], retry_after: float | None, server_says: str
     ) -> RateLimitError:
         self._count("rate_limited")
-        message = context.get("exception_message") or ""
-        named = _LIMIT_RE.search(message)
+        named = _LIMIT_RE.search(f"{context.get('exception_message') or ''} {server_says}")
         lowered = False
         window = self.per_seconds
         if named:

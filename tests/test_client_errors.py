@@ -261,6 +261,19 @@ def test_retry_after_is_honoured() -> None:
         assert client.stats.rate_limited == 1
 
 
+def test_a_rate_limit_page_in_html_is_recognised_and_its_limit_learned() -> None:
+    page = b"<html><body>API calls exceeded the limit of 2 in 1 second(s)</body></html>"
+    with ScriptedServer(
+        (403, {"Content-Type": "text/html", "Retry-After": "0"}, page),
+        (200, {}, page_body(ROWS[:2])),
+        (200, {}, page_body([])),
+    ) as server:
+        client = server.client(paging="row")
+        assert client.get_lead_activities(LEAD) == ROWS[:2]
+        assert client.stats.rate_limited == 1
+        assert (client.max_calls, client.per_seconds) == (2, 1.0)
+
+
 def test_a_repeating_server_ends_in_an_error() -> None:
     with ScriptedServer((200, {}, page_body(ROWS[:5], record_count=5))) as server:
         client = server.client(page_size=5)
