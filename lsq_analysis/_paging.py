@@ -12,7 +12,9 @@ carry. This module finds out from the answers and collects every activity exactl
   pages at that length; a page as long as asked proves the cap is at least that. Until one of
   them is known, a short page needs one confirming call; after, a short page ends the lead.
 * **RecordCount**: treated as the total only once an answer proves it (it exceeded the rows
-  of its own reply); then paging stops without an extra call once everything is in.
+  of its own reply); then paging stops without an extra call once everything is in. A lead
+  holding more rows than its ``RecordCount`` (a count that leaves some rows out) ends that
+  trust for good.
 * **Safety**: a seen-set keyed on each activity's whole JSON yields every activity once (``Id``
   alone is not unique); a non-empty page with nothing new is an error (a server repeating
   itself would otherwise loop forever), and there is a hard cap on calls per lead.
@@ -72,7 +74,7 @@ class PagingFacts:
         'page1'
     """
 
-    def __init__(self, reading: str | None = None) -> None:
+    def __init__(self, reading: str | None = None, *, trust_record_count: bool = True) -> None:
         if reading is not None and reading not in PAGING_READINGS:
             raise ValueError(
                 f"paging must be one of {', '.join(map(repr, PAGING_READINGS))} or None, "
@@ -83,6 +85,7 @@ class PagingFacts:
         self.cap: int | None = None
         self.served_max = 0
         self.record_count_is_total = False
+        self._distrusted = not trust_record_count
 
     def __repr__(self) -> str:
         return (
@@ -97,8 +100,14 @@ class PagingFacts:
     def observe(self, record_count: int | None, rows: int) -> None:
         with self._lock:
             self.served_max = max(self.served_max, rows)
-            if record_count is not None and record_count > rows:
+            if record_count is not None and record_count > rows and not self._distrusted:
                 self.record_count_is_total = True
+
+    def distrust_record_count(self) -> None:
+        """A lead held more activities than its RecordCount: never stop by it again."""
+        with self._lock:
+            self._distrusted = True
+            self.record_count_is_total = False
 
     def learn_reading(self, reading: str) -> None:
         with self._lock:
@@ -154,7 +163,13 @@ class _LeadPaging:
 
     def complete(self) -> bool:
         total = self.facts.total_if_known(self.record_count)
-        return total is not None and len(self.seen) >= total
+        if total is None:
+            return False
+        if len(self.seen) > total:
+            # More rows than the "total" (say it leaves out audit-log rows): stop trusting it.
+            self.facts.distrust_record_count()
+            return False
+        return len(self.seen) == total
 
 
 def _same(left: Page, right: Page) -> bool:
@@ -178,7 +193,7 @@ def iter_lead_pages(
     Args:
         fetch: ``fetch(offset, row_count) -> (RecordCount or None, activities)``: one call.
         facts: what is known about the host's paging; updated as answers come in.
-        page_size: the ``RowCount`` to ask for (lowered to the server's cap once known).
+        page_size: the ``RowCount`` to ask for (lowered to the server's cap once it shows).
         max_calls: the hard limit on calls for this lead.
 
     Raises:
@@ -188,6 +203,14 @@ def iter_lead_pages(
         >>> pages = list(iter_lead_pages(fetch, PagingFacts(), page_size=100, max_calls=1000))
     """
     lead = _LeadPaging(fetch, facts, max_calls)
+    yield from _lead_pages(lead, facts, page_size)
+    # A RecordCount below what the lead held (say it leaves out audit-log rows) would have
+    # ended a later lead too early: from now on only short or empty pages end a lead.
+    if lead.record_count is not None and len(lead.seen) > lead.record_count:
+        facts.distrust_record_count()
+
+
+def _lead_pages(lead: _LeadPaging, facts: PagingFacts, page_size: int) -> Iterator[Page]:
     size = facts.size_for(page_size)
     reading = facts.reading
     position = 0

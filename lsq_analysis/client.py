@@ -195,6 +195,10 @@ class LeadSquaredClient:
             ``"page1"``); None: found out from the answers.
         page_size: ``RowCount`` to ask for (lowered to the server's cap once it shows).
         max_pages_per_lead: hard limit on calls for one lead's activities.
+        trust_record_count: stop paging a lead once it has ``RecordCount`` activities (only
+            after the answers proved ``RecordCount`` is the total, and never again after a
+            lead held more than its ``RecordCount``). False: only an empty or short page ends
+            a lead (one more call per lead, safe even if ``RecordCount`` leaves rows out).
         backoff: ``(first, longest)`` wait in seconds between retries (doubling, with jitter).
 
     Raises:
@@ -220,6 +224,7 @@ class LeadSquaredClient:
         paging: str | None = None,
         page_size: int = 1000,
         max_pages_per_lead: int = 10_000,
+        trust_record_count: bool = True,
         backoff: tuple[float, float] = (1.0, 30.0),
     ) -> None:
         if keys_in not in ("headers", "query"):
@@ -246,7 +251,7 @@ class LeadSquaredClient:
         self.page_size = int(page_size)
         self.max_pages_per_lead = int(max_pages_per_lead)
         self.backoff = (float(first_wait), float(longest_wait))
-        self.paging = PagingFacts(paging)
+        self.paging = PagingFacts(paging, trust_record_count=trust_record_count)
         self._limiter = SlidingWindowLimiter(max_calls, per_seconds)
         self._local = threading.local()
         self._stats_lock = threading.Lock()

@@ -187,3 +187,25 @@ def test_a_server_sending_more_rows_than_asked() -> None:
         got = list(iter_lead_pages(fixed_pages_of_10, PagingFacts(), page_size=page_size,
                                    max_calls=50))  # fmt: skip
         assert [row for page in got for row in page] == rows
+
+
+def test_a_record_count_below_what_a_lead_holds_is_never_trusted_again() -> None:
+    # RecordCount that leaves out the audit-log rows (EventCode 3011): it undercounts.
+    def server(rows: list[dict]):
+        def fetch(offset: int, row_count: int) -> tuple[int | None, list[dict]]:
+            counted = sum(1 for row in rows if row["EventCode"] != 3011)
+            return counted, rows[offset : offset + row_count]
+
+        return fetch
+
+    facts = PagingFacts("row")
+    facts.learn_cap(10)
+    first = rows_for(1, 30)  # RecordCount 15 > 10 rows "proves" a total; 20 rows disprove it
+    assert collect(server(first), facts, 10) == first  # type: ignore[arg-type]
+    assert not facts.record_count_is_total
+    second = rows_for(2, 40)  # RecordCount 20 would stop it after two pages
+    assert collect(server(second), facts, 10) == second  # type: ignore[arg-type]
+    assert not facts.record_count_is_total
+    untrusting = PagingFacts("row", trust_record_count=False)
+    untrusting.observe(100, 10)
+    assert not untrusting.record_count_is_total
