@@ -63,3 +63,35 @@ def test_forty_leads_every_activity_once_against_an_untold_server(
         assert stats.leads == 40 and stats.activities == sum(sizes)
         assert fake.stats.statuses.get(500, 0) > 0  # faults were injected, and survived
         assert stats.retries == stats.failed_calls
+
+
+def test_every_kind_of_fault_with_threads_and_keys_in_the_query() -> None:
+    leads = synthetic_activities(20, seed=5)
+    with FakeLeadSquared(
+        leads,
+        seed=5,
+        paging="page1",
+        record_count="total",
+        max_page_size=40,
+        rate_limit=(30, 0.5),
+        rate_limit_style="200",
+        error_rate=0.03,
+        drop_rate=0.03,
+        truncate_rate=0.03,
+        html_rate=0.03,
+        slow_rate=0.01,
+        slow_seconds=1.0,
+        latency=(0.0, 0.005),
+    ) as fake:
+        client = fake.client(
+            keys_in="query", max_calls=60, backoff=(0.02, 0.2), timeout=0.5, max_retries=8
+        )
+        with ThreadPoolExecutor(6) as pool:
+            fetched = dict(
+                zip(fake.leads, pool.map(client.get_lead_activities, fake.leads), strict=True)
+            )
+        assert fetched == fake.leads
+        statuses = fake.stats.statuses
+        assert statuses.get(500, 0) and statuses.get(502, 0) and fake.stats.dropped
+        assert client.stats.retries == client.stats.failed_calls > 0
+        assert set(fake.stats.keys_via) == {"query"}
