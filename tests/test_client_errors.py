@@ -15,7 +15,6 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -323,27 +322,6 @@ def test_activity_types_and_user() -> None:
 # -------------------------------------------------------------------- keys never leak
 
 
-@contextmanager
-def captured() -> Iterator[tuple[list[logging.LogRecord], list[warnings.WarningMessage]]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    root = logging.getLogger()
-    handler, level = Keep(logging.DEBUG), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield records, caught
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 def echo_keys(path: str, headers: dict[str, str]) -> Reply:
     echoed = f"{path} {headers}"
     return 500, {}, error_body("MXEcho", echoed)
@@ -424,10 +402,12 @@ def texts_of(err: BaseException) -> list[str]:
 
 
 @pytest.mark.parametrize("keys_in", ["headers", "query"])
-def test_no_error_path_leaks_a_key(keys_in: str) -> None:
+def test_no_error_path_leaks_a_key(keys_in: str, caplog: pytest.LogCaptureFixture) -> None:
     seen: list[str] = []
     failures: dict[str, type] = {}
-    with captured() as (records, caught):
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3's too
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         for name, server, make_client in error_paths(keys_in):
             with server:
                 client = make_client(server.url)
@@ -441,8 +421,10 @@ def test_no_error_path_leaks_a_key(keys_in: str) -> None:
                 closed_port(), ACCESS, SECRET, keys_in=keys_in, max_retries=0
             ).get_user()
         seen += texts_of(info.value)
+    records = caplog.records
     seen += [record.getMessage() for record in records]
     seen += [f"{record.name} {record.args!r} {record.msg!r}" for record in records]
+    seen.append(caplog.text)
     seen += [str(warning.message) for warning in caught]
     assert any(record.name == "lsq_analysis" for record in records)
     if keys_in == "query":
