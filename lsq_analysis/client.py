@@ -254,6 +254,7 @@ class LeadSquaredClient:
         self.paging = PagingFacts(paging, trust_record_count=trust_record_count)
         self._limiter = SlidingWindowLimiter(max_calls, per_seconds)
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
         self._stats_lock = threading.Lock()
         self._counts: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
         if keys_in == "query":
@@ -435,10 +436,31 @@ class LeadSquaredClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = requests.Session()  # one per thread: Session is not documented thread-safe
             session.headers["Accept"] = "application/json"
             self._local.session = session
+            with self._stats_lock:
+                self._sessions.append(session)
         return session
+
+    def close(self) -> None:
+        """Close the connections this client keeps open (it opens new ones if used again).
+
+        Example:
+            >>> with LeadSquaredClient() as client:
+            ...     activities = client.get_lead_activities(lead_id)
+        """
+        with self._stats_lock:
+            sessions, self._sessions = self._sessions, []
+            self._local = threading.local()
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> LeadSquaredClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _request(
         self,

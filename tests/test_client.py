@@ -105,3 +105,14 @@ def test_pages_are_lazy() -> None:
         assert fake.stats.calls == 0
         assert next(pages) == leads[lead_id][:10]
         assert fake.stats.calls == 1
+
+
+def test_close_and_context_manager() -> None:
+    leads = make_leads(3)
+    (lead_id,) = leads
+    with FakeLeadSquared(leads, rate_limit=None) as fake:
+        with fake.client() as client:
+            assert client.get_lead_activities(lead_id) == leads[lead_id]
+        assert client._sessions == []
+        assert client.get_lead_activities(lead_id) == leads[lead_id]  # usable after close
+        client.close()
