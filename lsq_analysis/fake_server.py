@@ -147,7 +147,8 @@ class FakeLeadSquared:
         record_count: ``"total"`` (``RecordCount`` = all matching activities) or ``"page"``
             (the rows in this reply).
         max_page_size: the most rows one reply carries, whatever ``RowCount`` asks for.
-        rate_limit: ``(calls, seconds)`` sliding window over all requests, or None.
+        rate_limit: ``(calls, seconds)`` sliding window over the requests with good keys
+            (refused ones do not count), or None.
         rate_limit_style: ``"429"``, ``"403"`` or ``"200"``: the status of a rate-limit reply.
         retry_after: send a ``Retry-After`` header (whole seconds) with rate-limit replies.
         latency: ``(low, high)`` seconds every reply is delayed by (uniformly drawn).
