@@ -75,7 +75,8 @@ _QUERY_RE = re.compile(r"\?[^\s\"'<>]*")
 _NON_TRANSIENT_5XX = {501, 505}
 _SNIPPET_CHARS = 120
 _MAX_SERVER_TEXT = 300
-_MAX_PAUSE = 300.0
+_MAX_PAUSE = 300.0  # the longest wait a Retry-After of a 5xx reply can impose
+_LONGEST_RETRY_AFTER = 120.0  # a rate-limit reply asking for more fails at once instead
 
 
 def validate_lead_id(lead_id: object) -> str:
@@ -744,9 +745,15 @@ class LeadSquaredClient:
                     calls,
                     window,
                 )
+        if retry_after is not None and retry_after > _LONGEST_RETRY_AFTER:
+            return RateLimitError(
+                f"Rate limited by the server{server_says}; it asks to wait {retry_after:.0f} s, "
+                "so try again later",
+                **context,
+            )
         error = RateLimitError(f"Rate limited by the server{server_says}", **context)
         if retry_after is not None:
-            pause = min(retry_after, _MAX_PAUSE)
+            pause = retry_after
         elif lowered:
             pause = 0.0  # the lowered limiter already counts every call the server saw
         else:

@@ -273,6 +273,14 @@ def test_a_rate_limit_page_in_html_is_recognised_and_its_limit_learned() -> None
         assert (client.max_calls, client.per_seconds) == (2, 1.0)
 
 
+def test_a_long_retry_after_fails_at_once() -> None:
+    with ScriptedServer((429, {"Retry-After": "3600"}, b"")) as server:
+        began = time.monotonic()
+        with pytest.raises(RateLimitError, match="wait 3600 s"):
+            server.client().get_lead_activities(LEAD)
+        assert len(server.calls) == 1 and time.monotonic() - began < 1
+
+
 def test_a_repeating_server_ends_in_an_error() -> None:
     with ScriptedServer((200, {}, page_body(ROWS[:5], record_count=5))) as server:
         client = server.client(page_size=5)
