@@ -219,3 +219,62 @@ def test_a_store_another_process_is_creating_opens(tmp_path: Path) -> None:
         (folder / sub).mkdir(parents=True)
     store = ActivityStore(folder)
     assert store.lead_ids() == []
+
+
+def test_sigkill_during_a_refresh_leaves_each_lead_old_or_new_never_mixed(
+    tmp_path: Path, fake: FakeLeadSquared, leads: dict[str, list[dict]]
+) -> None:
+    """Killed while stale leads are refreshed (only their newest pages fetched and merged)."""
+    (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in leads))
+    store, out = tmp_path / "store", tmp_path / "out.parquet"
+    _run_to_end(fake, tmp_path, store, out)
+    old = {lead: list(activities) for lead, activities in leads.items()}
+    newer = synthetic_activities(len(leads), activities=(1, 40), seed=6, start="2025-09-01")
+    new = {
+        lead: [dict(a, RelatedProspectId=lead) for a in extra] + old[lead]
+        for lead, extra in zip(leads, newer.values(), strict=True)
+    }
+    fake.leads = {lead: list(activities) for lead, activities in new.items()}
+    fake.reset_stats()
+    _run_to_end(fake, tmp_path, tmp_path / "reference-store", tmp_path / "reference.parquet")
+    refresh_calls = fake.stats.calls
+
+    rng = random.Random(SEED)
+    refresh = [
+        sys.executable, "-m", "lsq_analysis", "fetch", "--leads-file", str(tmp_path / "leads.txt"),
+        "--store", str(store), "--out", str(out), "--no-progress", "--rate-limit", "60/1",
+        "--workers", "6", "--max-age", "0s",
+    ]  # fmt: skip
+    outcomes, remaining = [], len(leads)
+    for _ in range(3):
+        fake.reset_stats()
+        proc = subprocess.Popen(
+            refresh, env=_env(fake), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        left = max(1, refresh_calls * remaining * 3 // (4 * len(leads)))
+        killed = _kill_after_calls(fake, proc, rng.randint(1, left))
+        opened = ActivityStore(store)
+        states = []
+        for lead in leads:
+            stored = [orjson.dumps(a) for a in opened.read_activities(lead)]
+            if stored == [orjson.dumps(a) for a in new[lead]]:
+                states.append("new")
+            else:
+                assert stored == [orjson.dumps(a) for a in old[lead]], f"{lead} is mixed"
+                states.append("old")
+        assert opened.frame().height == sum(
+            len(new[lead] if state == "new" else old[lead])
+            for lead, state in zip(leads, states, strict=True)
+        )
+        outcomes.append((killed, states.count("new")))
+        remaining = states.count("old")
+    assert sum(killed for killed, _ in outcomes) >= 2, outcomes
+    fake.reset_stats()
+    proc = subprocess.run(
+        refresh, env=_env(fake), cwd=tmp_path, capture_output=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    for lead in leads:
+        assert ActivityStore(store).read_activities(lead) == new[lead]
+    _same_frame(pl.read_parquet(out), pl.read_parquet(tmp_path / "reference.parquet"))
+    print(f"\nrefresh kills (killed, leads already new): {outcomes}")
