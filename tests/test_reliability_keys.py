@@ -499,3 +499,24 @@ def test_report_with_hostile_activity_text_runs_no_script_in_a_browser(tmp_path:
         finally:
             browser.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("keys_in", ["headers", "query"])
+@pytest.mark.parametrize("odd", ["\u201c", "\u20ac", "\u00c4"])
+def test_key_pasted_with_an_odd_character_leaks_nowhere(
+    odd: str, keys_in: str, fake: FakeLeadSquared, debug_logs: _Collect
+) -> None:
+    """A smart quote, a euro sign or an umlaut pasted into a key: refused, never shown."""
+    access = f"u$rLEAKCANARY{odd}ACCESS1"
+    client = LeadSquaredClient(fake.url, access, SECRET, keys_in=keys_in, **FAST)
+    with pytest.raises(LeadSquaredError) as info:
+        client.get_lead_activities(LEAD)
+    assert type(info.value).__name__ in ("ConfigurationError", "AuthenticationError")
+    assert_no_key(error_texts(info.value), "an error about an odd key")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(LeadSquaredError) as fetched:
+            fetch_activities(list(LEADS), client=client, progress=False)
+    assert_no_key(error_texts(fetched.value), "the fetch's error")
+    assert_no_key("\n".join(str(w.message) for w in caught), "a warning")
+    assert_no_key("\n".join(debug_logs.lines), "a DEBUG log record")
