@@ -520,3 +520,28 @@ def test_key_pasted_with_an_odd_character_leaks_nowhere(
     assert_no_key(error_texts(fetched.value), "the fetch's error")
     assert_no_key("\n".join(str(w.message) for w in caught), "a warning")
     assert_no_key("\n".join(debug_logs.lines), "a DEBUG log record")
+
+
+@pytest.mark.parametrize("keys_in", ["headers", "query"])
+@pytest.mark.parametrize("fault", ["wrong_keys_401", "server_500", "truncated"])
+def test_ipython_verbose_traceback_shows_no_key(fault: str, keys_in: str) -> None:
+    """``%xmode Verbose`` prints local variables of every frame into a shared notebook."""
+    import sys
+
+    from IPython.core import ultratb
+
+    options = {"access_key": ACCESS, "secret_key": SECRET, **FAULTY[fault]}
+    with FakeLeadSquared(LEADS, rate_limit=None, **options) as server:
+        client = LeadSquaredClient(server.url, ACCESS, SECRET, keys_in=keys_in, max_retries=0)
+        for call in (
+            lambda: client.get_lead_activities(LEAD),
+            lambda: fetch_activities(list(LEADS), client=client, progress=False, errors="raise"),
+        ):
+            with pytest.raises(LeadSquaredError):
+                try:
+                    call()
+                except LeadSquaredError:
+                    text = ultratb.VerboseTB().text(*sys.exc_info())
+                    assert "Traceback" in text or "most recent call" in text
+                    assert_no_key(text, "an IPython verbose traceback")
+                    raise
