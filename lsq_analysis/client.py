@@ -727,6 +727,8 @@ class LeadSquaredClient:
         self, context: dict[str, Any], retry_after: float | None, server_says: str
     ) -> RateLimitError:
         self._count("rate_limited")
+        if self._limiter.count_from_replies():
+            _log.info("Rate limited: the client now starts each call's window at its reply")
         named = _LIMIT_RE.search(f"{context.get('exception_message') or ''} {server_says}")
         lowered = False
         window = self.per_seconds

@@ -665,28 +665,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
 
-        faults = fake._draw_faults()
-        fake._wait(faults["latency"])
-        if faults["drop"]:
-            self._drop()
-            return
-        if faults["slow"]:
-            with fake._lock:
-                fake._slow += 1
-            fake._wait(fake.slow_seconds)
-        if faults["html"]:
-            self._send(502, _HTML_PAGE.encode(), content_type="text/html; charset=utf-8")
-            return
-        if faults["error"]:
-            self._send_json(
-                500,
-                _error_body(
-                    "MXInternalServerErrorException",
-                    "The server could not complete the request. Please try again.",
-                ),
-            )
-            return
-
+        # Like an API gateway: keys and the rate limit are checked on arrival, then the
+        # request is processed (latency, faults). A call counts in the window when it arrives.
         access = self.headers.get("x-LSQ-AccessKey") or query.get("accesskey")
         secret = self.headers.get("x-LSQ-SecretKey") or query.get("secretkey")
         with fake._lock:
@@ -716,6 +696,28 @@ class _Handler(BaseHTTPRequestHandler):
                     "second(s)",
                 ),
                 headers=headers,
+            )
+            return
+
+        faults = fake._draw_faults()
+        fake._wait(faults["latency"])
+        if faults["drop"]:
+            self._drop()
+            return
+        if faults["slow"]:
+            with fake._lock:
+                fake._slow += 1
+            fake._wait(fake.slow_seconds)
+        if faults["html"]:
+            self._send(502, _HTML_PAGE.encode(), content_type="text/html; charset=utf-8")
+            return
+        if faults["error"]:
+            self._send_json(
+                500,
+                _error_body(
+                    "MXInternalServerErrorException",
+                    "The server could not complete the request. Please try again.",
+                ),
             )
             return
 
