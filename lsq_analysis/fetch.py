@@ -213,7 +213,6 @@ class _Pages:
     activities: list[dict[str, Any]]
     frames: list[pl.DataFrame]
     complete: bool
-    last_page: int
 
 
 def _collect_pages(
@@ -227,7 +226,7 @@ def _collect_pages(
 ) -> _Pages:
     """Read a lead's pages, newest first; stop at the first page reaching stored activities."""
     seen: set[bytes] = set()
-    out = _Pages([], [], True, 0)
+    out = _Pages([], [], True)
     newest_first = True
     last_created: str | None = None
     pages = client.iter_activity_pages(lead, event=api_event)
@@ -235,7 +234,6 @@ def _collect_pages(
         for page in pages:
             if stop.is_set():
                 raise _Cancelled
-            out.last_page = len(page)
             new: list[dict[str, Any]] = []
             reached_stored = False
             for activity in page:
@@ -264,11 +262,6 @@ def _collect_pages(
     return out
 
 
-def _page_cap(client: LeadSquaredClient) -> int | None:
-    cap = getattr(getattr(client, "paging", None), "cap", None)
-    return cap if isinstance(cap, int) else None
-
-
 def _fetch_lead(
     client: LeadSquaredClient,
     lead: str,
@@ -289,25 +282,9 @@ def _fetch_lead(
     if stored is not None:
         stored_keys = {activity_identity(text) for text in stored["activity"]}
     fetched_at = datetime.now(timezone.utc)
-    cap_before = _page_cap(client)
     pages = _collect_pages(
         client, lead, api_event=api_event, stored_keys=stored_keys, expand=stored is None, stop=stop
     )
-    cap_after = _page_cap(client)
-    if (
-        pages.complete
-        and cap_after is not None
-        and cap_after != cap_before
-        and pages.last_page == cap_after
-    ):
-        # Work-around: while another thread was learning the server's page cap, the
-        # client's pager (_paging.short_page_is_final) can take a page that was merely
-        # capped for the lead's last one. A lead whose last page had exactly the newly
-        # learned cap is read again, now that the cap is known.
-        pages = _collect_pages(
-            client, lead, api_event=api_event, stored_keys=stored_keys,
-            expand=stored is None, stop=stop,
-        )  # fmt: skip
     if stop.is_set() and store is None:
         raise _Cancelled
     if stored is not None:
