@@ -63,9 +63,8 @@ def test_many_leads_every_activity_once_in_order_within_the_limit() -> None:
 def test_leads_stay_complete_while_the_client_learns_the_page_cap() -> None:
     """Small leads first (the warm-up learns the paging reading but not the page cap), then
     many leads longer than the server's cap of 30 rows, started staggered by the limit: the
-    cap is learned while other leads are in flight. Without fetch's re-read of a lead whose
-    last page had exactly the newly learned cap, the client's pager
-    (``_paging.short_page_is_final``) ends those leads after their first page (seen here:
+    cap is learned while other leads are in flight. Before the pager's fix (79a6069),
+    ``_paging.short_page_is_final`` ended those leads after their first page (seen here:
     1,743 of 1,888 activities)."""
     leads = {
         **_leads(3, seed=21, low=3, high=10),
