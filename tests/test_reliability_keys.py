@@ -181,8 +181,8 @@ FAULTY = {
     "slower_than_timeout": {"slow_rate": 1.0, "slow_seconds": 0.6},
     "truncated": {"truncate_rate": 1.0},
     "html_page": {"html_rate": 1.0},
-    "rate_limited_200": {"rate_limit": (1, 0.2), "rate_limit_style": "200"},
-    "rate_limited_403": {"rate_limit": (1, 0.2), "rate_limit_style": "403"},
+    "rate_limited_200": {"rate_limit": (1, 0.5), "rate_limit_style": "200"},
+    "rate_limited_403": {"rate_limit": (1, 0.5), "rate_limit_style": "403"},
 }
 NO_RETRY = {"rate_limited_200", "rate_limited_403"}  # else the retry, now within the limit, works
 
