@@ -318,7 +318,7 @@ def test_cli_fetch_and_report_leak_no_key(
         tmp_path,
     )
     assert reported.returncode == 0, reported.stderr.decode()
-    with FakeLeadSquared(LEADS, error_rate=0.5, seed=2) as flaky:  # other keys and faults
+    with FakeLeadSquared(LEADS) as flaky:  # its own keys: ours are refused (401)
         refused = _cli(
             ["fetch", "--leads-file", "leads.txt", "--out", "bad.csv"], flaky.url, tmp_path
         )
