@@ -941,8 +941,20 @@ def _expand(chunk: _Parsed) -> pl.DataFrame:
             )
     out = out.with_columns(finished)
     del wide
+    out = out.with_columns(_runs_stored_once(out.get_column("lead_id")))
     data = _data_columns(chunk.data, n, chunk.specials)
     return out.with_columns(data) if data else out
+
+
+def _runs_stored_once(s: pl.Series) -> pl.Series:
+    """A column of runs (lead ids: a lead's activities come together) with each run's value
+    stored once: 36 bytes per lead instead of per activity (36 MB less at 1M activities)."""
+    run = s.rle_id()
+    if len(s) < 2 or int(run[-1]) * 4 > len(s):  # few repeats: keep it as it is
+        return s
+    starts = s.filter(run.is_first_distinct())
+    own = pl.Series(s.name, starts.to_list(), dtype=pl.String)  # a fresh, compact buffer
+    return own.gather(run)
 
 
 def _decoded(s: pl.Series) -> pl.Series:
