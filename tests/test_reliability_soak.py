@@ -136,3 +136,31 @@ def test_fault_soak_every_activity_once_or_reported_then_rerun_completes(
         f"{second.calls} calls, {second.seconds:.1f}s; refresh {third.calls} calls, "
         f"{third.seconds:.1f}s"
     )
+
+
+def test_refresh_replaces_a_recently_modified_activity_and_never_doubles_one(
+    tmp_path: Path,
+) -> None:
+    """An activity edited on the server (new ModifiedOn and fields) after it was stored."""
+    import copy
+
+    leads = synthetic_activities(1, activities=(120, 120), seed=11)
+    lead = next(iter(leads))
+    with FakeLeadSquared(leads, max_page_size=30, rate_limit=None) as fake:
+        client = fake.client(max_calls=1000, per_seconds=1.0)
+        store = ActivityStore(tmp_path / "store")
+        run_fetch([lead], client=client, store=store, progress=False)
+        served = fake.leads[lead]
+        before = copy.deepcopy(served)
+        for index in (2, 100):  # one on the newest page, one deep in the lead
+            edited = copy.deepcopy(served[index])
+            edited["ModifiedOn"] = "2025-12-01 10:00:00"
+            edited["ActivityFields"] = {**(edited.get("ActivityFields") or {}), "Status": "Won"}
+            served[index] = edited
+        refreshed = run_fetch([lead], client=client, store=store, progress=False, max_age=0)
+    stored = store.read_activities(lead)
+    assert len(stored) == len(served) == refreshed.frame.height  # nothing doubled or lost
+    assert stored[2] == served[2]  # the edit on the newest page is picked up
+    # by design a refresh reads only the newest pages: an older edit waits for a full fetch
+    assert stored[100] == before[100]
+    assert [a["Id"] for a in stored] == [a["Id"] for a in served]
