@@ -164,3 +164,35 @@ def test_refresh_replaces_a_recently_modified_activity_and_never_doubles_one(
     # by design a refresh reads only the newest pages: an older edit waits for a full fetch
     assert stored[100] == before[100]
     assert [a["Id"] for a in stored] == [a["Id"] for a in served]
+
+
+def test_two_clients_sharing_one_accounts_limit_both_complete() -> None:
+    """Two notebooks on one account: each client keeps to the plan's limit, together they
+    exceed it, so the server refuses calls (200-style replies) and both must still finish."""
+    import threading
+
+    leads = synthetic_activities(30, activities=(0, 90), seed=4)
+    ids = list(leads)
+    parts = {"a": ids[:20], "b": ids[10:]}
+    results: dict[str, tuple] = {}
+    with FakeLeadSquared(
+        leads, max_page_size=40, rate_limit=(20, 1.0), rate_limit_style="200", seed=1
+    ) as fake:
+
+        def run(name: str) -> None:
+            client = fake.client(max_calls=20, per_seconds=1.0, backoff=(0.05, 0.5))
+            results[name] = (run_fetch(parts[name], client=client, progress=False), client.stats)
+
+        threads = [threading.Thread(target=run, args=(name,)) for name in parts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        refused = fake.stats.rate_limited
+    assert refused > 0  # together they did exceed the account's limit
+    for name, part in parts.items():
+        result, _stats = results[name]
+        assert result.failures.height == 0, result.failures.to_dicts()
+        for lead in part:
+            got = result.frame.filter(pl.col("lead_id") == lead)["activity_id"].to_list()
+            assert got == [a["Id"] for a in leads[lead]], lead
