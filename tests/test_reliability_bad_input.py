@@ -671,25 +671,38 @@ def test_store_under_a_folder_with_brackets_in_its_name_works(
     assert store.scan_raw().collect().height == first.height
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py fetch_command checks only that --out's folder exists; an --out it cannot "
-    "write (here an existing folder named out.parquet) is found after the whole fetch, so "
-    "without --store everything fetched is lost ('cannot write ...: Is a directory'). Fix: "
+_OUT_FIX = (
     "before fetching, refuse an --out that is a directory and try creating the temporary file "
-    "beside it (then remove it); if writing still fails after the fetch, save the frame to a "
-    "fallback file and name it",
+    "beside it (then remove it); if writing still fails after the fetch, save the result to a "
+    "fallback file and name it"
 )
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        pytest.param("fetch", "out.parquet", marks=pytest.mark.xfail(strict=True, reason=(
+            "cli.py fetch_command checks only that --out's folder exists; an --out it cannot "
+            "write (an existing folder named out.parquet) is found after the whole fetch, so "
+            "without --store everything fetched is lost. Fix: " + _OUT_FIX))),
+        pytest.param("report", "out.html", marks=pytest.mark.xfail(strict=True, reason=(
+            "report.py report_command/run_report: an --out it cannot write is found after "
+            "the whole fetch (everything fetched is lost without --store). Fix: " + _OUT_FIX))),
+    ],
+)  # fmt: skip
 def test_cli_out_that_cannot_be_written_is_refused_before_any_call(
-    tmp_path: Path, fake: FakeLeadSquared, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:
+    tmp_path: Path, fake: FakeLeadSquared, monkeypatch: pytest.MonkeyPatch, capsys,
+    command: str, name: str,
+) -> None:  # fmt: skip
     monkeypatch.setenv("LSQ_HOST", fake.url)
     monkeypatch.setenv("LSQ_ACCESS_KEY", ACCESS)
     monkeypatch.setenv("LSQ_SECRET_KEY", SECRET)
-    (tmp_path / "out.parquet").mkdir()  # e.g. a folder left by another tool
+    (tmp_path / name).mkdir()  # e.g. a folder left by another tool
+    (tmp_path / "leads.txt").write_text(f"{GOOD_1}\n")
     fake.reset_stats()
     status = cli_main(
-        ["fetch", "--lead", GOOD_1, "--out", str(tmp_path / "out.parquet"), "--no-progress"]
-    )
-    assert status == 2 and "out.parquet" in capsys.readouterr().err
+        [command, "--leads-file", str(tmp_path / "leads.txt"), "--out", str(tmp_path / name),
+         "--no-progress"]
+    )  # fmt: skip
+    assert status == 2 and name in capsys.readouterr().err
     assert fake.stats.calls == 0  # refused before fetching anything that would then be lost
