@@ -717,9 +717,12 @@ def _activities_table(
     kind: str, lines: list[bytes], dates: _DateKeys | None = None
 ) -> _Parsed | None:
     """Parse a chunk to one row per activity with the raw (API-named) columns."""
-    block = max(_BLOCK_BYTES, _longest(lines) + 1)
     if len(lines) > 1:
         lines = [b"\n".join(lines)]  # one buffer for the reader (and one scan below)
+    # the whole chunk as one block of the reader, as for files: its threads would split it,
+    # for about 15% more CPU at 1M activities; the parse of one chunk runs beside the
+    # expansion of the one before, which keeps two cores busy anyway
+    block = max(_BLOCK_BYTES, len(lines[0]) + 1)
     # an "&" or any backslash (which also covers "&" escaped as \u0026): decode checks needed
     specials = b"&" in lines[0] or b"\\" in lines[0]
     try:
