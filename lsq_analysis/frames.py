@@ -1,10 +1,13 @@
 """Raw LeadSquared activities -> one polars row per activity, every field expanded.
 
-The parser reads the JSON with pyarrow's multi-threaded JSON reader (an explicit schema for
-the core keys, every other key inferred, so a key first seen late is never dropped), in chunks
-of about :data:`CHUNK_BYTES` of JSON, and expands each chunk with vectorised polars
-operations. A chunk the fast reader refuses (junk values, mixed types, broken surrogates) is
-normalised in Python and parsed again, so the result is the same, only slower.
+The parser reads the JSON with pyarrow's JSON reader, in chunks of about
+:data:`CHUNK_BYTES` of JSON (one reader block each), and expands each chunk with vectorised
+polars operations. Its schema is explicit for the core keys and for every key an earlier chunk
+of the same call read as a string; any other key is inferred, so a key first seen late is never
+dropped, and a chunk that does not fit the learned declarations is read again without them.
+Strings are declared as Arrow string views, which polars takes over without converting them.
+A chunk the fast reader refuses (junk values, mixed types, broken surrogates) is normalised in
+Python and parsed again, so the result is the same, only slower.
 
 Column naming (see ``../shared/DESIGN.md``, "The expanded frame"):
 
