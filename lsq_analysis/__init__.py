@@ -4,63 +4,155 @@ Example:
     >>> import lsq_analysis as lsq
     >>> df = lsq.load_sample()
     >>> lsq.timeline(df, leads=df["lead_id"][0])
+
+The names below are imported on first use, so ``import lsq_analysis.frames`` (or a script
+that only fetches) does not pay for plotly and ipywidgets.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from .analysis import (
-    activity_heatmap_data,
-    event_counts,
-    event_labels,
-    funnel,
-    gaps,
-    lead_summary,
-    score_by_event,
-    score_over_time,
-    sessions,
-    time_to_event,
-    transitions,
-)
-from .charts import (
-    activity_heatmap,
-    event_colors,
-    event_mix,
-    funnel_chart,
-    score_chart,
-    timeline,
-    transition_chart,
-)
-from .client import LeadSquaredClient, validate_lead_id
-from .errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    FetchError,
-    LeadSquaredError,
-    NotFoundError,
-    RateLimitError,
-    ResponseFormatError,
-    ServerError,
-    StoreError,
-)
-from .fake_server import FakeLeadSquared
-from .fetch import fetch_activities
-from .frames import (
-    activities_frame,
-    activity_types_frame,
-    change_log,
-    drop_duplicate_activities,
-    event_view,
-    fields_long,
-)
-from .samples import load_sample, sample_activity_types, sample_responses, synthetic_activities
-from .store import ActivityStore
-from .widgets import DateRangePicker, EventPicker, LeadPicker, explore
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "ConfigurationError": "errors",
+    "FetchError": "errors",
+    "LeadSquaredError": "errors",
+    "NotFoundError": "errors",
+    "RateLimitError": "errors",
+    "ResponseFormatError": "errors",
+    "ServerError": "errors",
+    "StoreError": "errors",
+    "LeadSquaredClient": "client",
+    "validate_lead_id": "client",
+    "FakeLeadSquared": "fake_server",
+    "fetch_activities": "fetch",
+    "ActivityStore": "store",
+    "activities_frame": "frames",
+    "activity_types_frame": "frames",
+    "change_log": "frames",
+    "drop_duplicate_activities": "frames",
+    "event_view": "frames",
+    "fields_long": "frames",
+    "load_sample": "samples",
+    "sample_activity_types": "samples",
+    "sample_responses": "samples",
+    "synthetic_activities": "samples",
+    "activity_heatmap_data": "analysis",
+    "event_counts": "analysis",
+    "event_labels": "analysis",
+    "funnel": "analysis",
+    "gaps": "analysis",
+    "lead_summary": "analysis",
+    "score_by_event": "analysis",
+    "score_over_time": "analysis",
+    "sessions": "analysis",
+    "time_to_event": "analysis",
+    "transitions": "analysis",
+    "activity_heatmap": "charts",
+    "event_colors": "charts",
+    "event_mix": "charts",
+    "funnel_chart": "charts",
+    "score_chart": "charts",
+    "timeline": "charts",
+    "transition_chart": "charts",
+    "DateRangePicker": "widgets",
+    "EventPicker": "widgets",
+    "LeadPicker": "widgets",
+    "explore": "widgets",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
+    from .analysis import (
+        activity_heatmap_data,
+        event_counts,
+        event_labels,
+        funnel,
+        gaps,
+        lead_summary,
+        score_by_event,
+        score_over_time,
+        sessions,
+        time_to_event,
+        transitions,
+    )
+    from .charts import (
+        activity_heatmap,
+        event_colors,
+        event_mix,
+        funnel_chart,
+        score_chart,
+        timeline,
+        transition_chart,
+    )
+    from .client import (
+        LeadSquaredClient,
+        validate_lead_id,
+    )
+    from .errors import (
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        FetchError,
+        LeadSquaredError,
+        NotFoundError,
+        RateLimitError,
+        ResponseFormatError,
+        ServerError,
+        StoreError,
+    )
+    from .fake_server import (
+        FakeLeadSquared,
+    )
+    from .fetch import (
+        fetch_activities,
+    )
+    from .frames import (
+        activities_frame,
+        activity_types_frame,
+        change_log,
+        drop_duplicate_activities,
+        event_view,
+        fields_long,
+    )
+    from .samples import (
+        load_sample,
+        sample_activity_types,
+        sample_responses,
+        synthetic_activities,
+    )
+    from .store import (
+        ActivityStore,
+    )
+    from .widgets import (
+        DateRangePicker,
+        EventPicker,
+        LeadPicker,
+        explore,
+    )
 
 try:
     __version__ = version("lsq-analysis")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lsq_analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "ActivityStore",
