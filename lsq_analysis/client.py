@@ -23,6 +23,7 @@ import email.utils
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -548,12 +549,23 @@ class LeadSquaredClient:
                 allow_redirects=False,  # a redirect would carry the keys to another host
             )
             content = _read_within(response, started + self.timeout)
-        except (requests.Timeout, urllib3.exceptions.TimeoutError, _DeadlinePassed):
-            failure = ServerError(f"No reply within {self.timeout:g} s", lead_id=lead_id)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError, _DeadlinePassed) as exc:
+            # urllib3's NewConnectionError is a TimeoutError too: a refused port lands here
+            # when urllib3 raises it unwrapped.
+            unreachable = _unreachable_reason(exc)
+            failure = ServerError(
+                self._unreachable_message(unreachable)
+                if unreachable
+                else f"No reply within {self.timeout:g} s",
+                lead_id=lead_id,
+            )
             failure._transient = _Transient()  # type: ignore[attr-defined]
         except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
+            unreachable = _unreachable_reason(exc)
             failure = ServerError(
-                f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})",
+                self._unreachable_message(unreachable)
+                if unreachable
+                else f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})",
                 lead_id=lead_id,
             )
             failure._transient = _Transient()  # type: ignore[attr-defined]
@@ -607,6 +619,18 @@ class LeadSquaredClient:
         return payload
 
     # -- errors -----------------------------------------------------------------------
+
+    def _unreachable_message(self, reason: str) -> str:
+        """What to check when the host cannot be reached: host and port only, never a query."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or "the host"
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = 443 if parts.scheme == "https" else 80
+        return f"Could not connect to {host}:{port} ({reason}): check LSQ_HOST and the network"
 
     def _scrub(self, text: str) -> str:
         """Text from outside (server messages, exception reasons) without keys or queries."""
@@ -800,6 +824,38 @@ def _read_within(response: requests.Response, deadline: float) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+
+
+def _unreachable_reason(exc: BaseException) -> str | None:
+    """``"connection refused"`` or ``"host name not found"`` if that is why ``exc`` happened.
+
+    Walks the exception chain (causes, contexts, urllib3's ``MaxRetryError.reason`` and the
+    exceptions requests keeps in ``args``); None when the host was reached or timed out.
+
+    Example:
+        >>> _unreachable_reason(ConnectionRefusedError(111, "Connection refused"))
+        'connection refused'
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    new_connection = False
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (urllib3.exceptions.NameResolutionError, socket.gaierror)):
+            return "host name not found"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            new_connection = True
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked.extend(current.args)
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    if new_connection:
+        return "the connection could not be made"
+    return None
 
 
 def _reason(exc: BaseException) -> str:
