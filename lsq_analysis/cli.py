@@ -138,6 +138,73 @@ def _write_frame(frame: object, out: Path) -> None:
             tmp.unlink()
 
 
+def out_problem(
+    out: str | os.PathLike[str],
+    suffixes: Sequence[str] | None = None,
+    *,
+    create_parents: bool = False,
+) -> str | None:
+    """What stops ``out`` from being written, or None: checked before any API call.
+
+    Args:
+        out: the file to write.
+        suffixes: the endings allowed (lower case, with the dot); None allows any.
+        create_parents: the writer creates missing folders, so only the nearest
+            existing one must be writable.
+
+    Returns:
+        A message saying what to fix, or None when a file could be written there
+        (a temporary file is created beside it and removed again).
+
+    Example:
+        >>> out_problem("no-such-folder/out.parquet", (".parquet", ".csv"))
+        "the folder of --out ('no-such-folder') does not exist; create it first"
+    """
+    path = Path(out)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        return f"--out must end in {' or '.join(suffixes)}, not {path.name!r}"
+    if path.is_dir():
+        return (
+            f"--out {str(path)!r} is an existing folder, not a file; name a file "
+            "(or move the folder away)"
+        )
+    folder = path.parent
+    if create_parents:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+    if not folder.is_dir():
+        return f"the folder of --out ({str(path.parent)!r}) does not exist; create it first"
+    probe = folder / f".{path.name}.{os.getpid()}.probe"
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as err:
+        return (
+            f"cannot write --out {str(path)!r} ({err.strerror or err}); choose a folder "
+            "you can write to"
+        )
+    with contextlib.suppress(OSError):
+        probe.unlink()
+    return None
+
+
+def fallback_path(name: str) -> Path:
+    """A free file name for output that could not go where asked: here, else the temp folder.
+
+    Example:
+        >>> fallback_path("activities.parquet").name.startswith("lsq-unsaved-")
+        True
+    """
+    import tempfile
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        candidate = folder / f"lsq-unsaved-{stamp}-{os.getpid()}-{name}"
+        if out_problem(candidate) is None:
+            return candidate
+    return Path(tempfile.mkstemp(prefix="lsq-unsaved-", suffix=f"-{name}")[1])
+
+
 def _wrap(text: str) -> str:
     """A paragraph wrapped for --help (the raw formatter keeps the examples' lines)."""
     return textwrap.fill(text, width=79)
@@ -230,11 +297,9 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction) -> None:
 def fetch_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis fetch``; returns the exit status."""
     out = Path(args.out)
-    if out.suffix.lower() not in (".parquet", ".csv"):
-        _error(f"--out must end in .parquet or .csv, not {out.name!r}")
-        return EXIT_USAGE
-    if not out.parent.is_dir():
-        _error(f"the folder of --out ({str(out.parent)!r}) does not exist; create it first")
+    problem = out_problem(out, (".parquet", ".csv"))  # before any call: nothing fetched is lost
+    if problem:
+        _error(problem)
         return EXIT_USAGE
     if args.leads_file:
         try:
@@ -281,7 +346,17 @@ def fetch_command(args: argparse.Namespace) -> int:
     try:
         _write_frame(result.frame, out)
     except OSError as err:
-        _error(f"cannot write {str(out)!r}: {err.strerror or err}")
+        fallback = fallback_path(out.name)
+        try:
+            _write_frame(result.frame, fallback)
+        except OSError:
+            _error(f"cannot write {str(out)!r}: {err.strerror or err}")
+            return EXIT_USAGE
+        _error(
+            f"cannot write {str(out)!r}: {err.strerror or err}. The {result.frame.height:,} "
+            f"rows fetched were saved to {str(fallback)!r} instead; move that file where "
+            "you want it"
+        )
         return EXIT_USAGE
     print(f"Fetched {result.summary()}")
     print(f"Wrote {result.frame.height:,} rows x {result.frame.width} columns to {out}")

@@ -18,6 +18,12 @@ Column naming (see ``../shared/DESIGN.md``, "The expanded frame"):
 * every expanded column is a string (a key's meaning differs between event types):
   empty strings become null, HTML character references and surrogate pairs are decoded.
 
+``created_on``/``modified_on`` are read in the API's form on the fast path; only a column where
+that left a non-empty text null is read again, one distinct text at a time, in the other forms
+(ISO 8601 with or without a zone, converted to UTC, and ``4/4/2025 4:39:47 PM``). Texts still
+unread become null with one :class:`UserWarning` per column naming an example; the
+``0001-01-01`` sentinel becomes null silently.
+
 Rows are never dropped, merged or reordered: the order is the input's (lead by lead, newest
 first, as the API sends them). Chunk k+1 is parsed in a background thread while chunk k is
 expanded, so at most two chunks are in memory besides the result.
@@ -36,6 +42,7 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -768,10 +775,58 @@ def _time_expr(name: str, fallback: bool) -> pl.Expr:
     return pl.when(zero.not_()).then(parsed).dt.replace_time_zone("UTC").alias(name)
 
 
-def _parse_times(s: pl.Series) -> pl.Series:
-    frame = pl.DataFrame({"t": _to_text(s)})
-    out = frame.select(_time_expr("t", True)).to_series()
-    return out.alias(s.name)
+# column -> (how many non-empty date texts could not be read, the first of them)
+_Unread = dict[str, tuple[int, str]]
+
+
+def _warn_unread(unread: _Unread) -> None:
+    """One :class:`UserWarning` per date column that had texts in an unknown format."""
+    for name, (count, example) in unread.items():
+        warnings.warn(
+            f"{name}: {count} value{'s' if count != 1 else ''} in an unknown date format "
+            f"became null, e.g. {example!r}",
+            UserWarning,
+            stacklevel=3,  # the caller of activities_frame
+        )
+
+
+# ISO 8601 with a zone ("Z", "+05:30", "+0530"), after "Z" -> "+00:00" and " " -> "T"
+_ZONED_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
+
+
+def _zoned_expr(name: str) -> pl.Expr:
+    """ISO 8601 text with a zone -> naive UTC (null where the text is not of that form)."""
+    text = (
+        pl.col(name)
+        .str.replace(r"[Zz]$", "+00:00")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d)", "${1}T${2}")
+    )
+    zoned = [text.str.strptime(UTC_US, f, strict=False) for f in _ZONED_FORMATS]
+    return pl.coalesce(*zoned).dt.replace_time_zone(None)
+
+
+def _parse_times(s: pl.Series, unread: _Unread | None = None) -> pl.Series:
+    """Date texts in any known form -> UTC datetimes, the 0001-01-01 sentinel as null.
+
+    The slow way, for a column the API's usual form did not cover: each distinct text is
+    parsed once. Non-empty texts that still cannot be read (not the sentinel, which reads as
+    year 1) are counted in ``unread`` under the column's name, with the first as an example.
+    """
+    text = _to_text(s).str.strip_chars()
+    distinct = pl.DataFrame({"t": text.unique(maintain_order=True).drop_nulls()})
+    t = pl.col("t")
+    naive = [t.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TIME_FORMATS]
+    parsed = distinct.with_columns(pl.coalesce(*naive, _zoned_expr("t")).alias("p"))
+    out = text.replace_strict(
+        parsed.get_column("t"), parsed.get_column("p"), default=None, return_dtype=pl.Datetime("us")
+    )
+    if unread is not None:
+        bad = parsed.filter(pl.col("p").is_null() & (t != "")).get_column("t")
+        if len(bad):
+            count, example = unread.get(str(s.name), (0, bad[0]))
+            unread[str(s.name)] = (count + int((out.is_null() & (text != "")).sum()), example)
+    out = out.set((out.dt.year() <= _ZERO_DATE_YEAR).fill_null(False), None)
+    return out.dt.replace_time_zone("UTC").alias(s.name)
 
 
 def _core_raw(df: pl.DataFrame, name: str, api_key: str, has_lead: bool) -> pl.Series:
@@ -891,7 +946,7 @@ def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
     return out
 
 
-def _expand(chunk: _Parsed) -> pl.DataFrame:
+def _expand(chunk: _Parsed, unread: _Unread) -> pl.DataFrame:
     df, n = chunk.frame, chunk.n
     columns: list[pl.Series] = [
         _core_raw(df, name, api_key, chunk.has_lead) for api_key, name in _CORE_KEYS.items()
@@ -938,7 +993,7 @@ def _expand(chunk: _Parsed) -> pl.DataFrame:
         raw, parsed = wide.get_column(t), out.get_column(t)
         if (parsed.is_null() & (raw != "")).any():
             # dates in another form than the API's usual one: parse this column the slow way
-            finished.append(_parse_times(raw))
+            finished.append(_parse_times(raw, unread))
         else:  # the 0001-01-01 sentinel means "unknown"
             finished.append(
                 parsed.set((parsed.dt.year() <= _ZERO_DATE_YEAR).fill_null(False), None)
@@ -1007,9 +1062,9 @@ def _done(value: _Parsed | None) -> Future[_Parsed | None]:
     return future
 
 
-def _expand_into(frames: list[pl.DataFrame], chunk: _Parsed | None) -> None:
+def _expand_into(frames: list[pl.DataFrame], chunk: _Parsed | None, unread: _Unread) -> None:
     if chunk is not None and chunk.n:
-        frames.append(_expand(chunk))
+        frames.append(_expand(chunk, unread))
         _release_free_memory()
 
 
@@ -1077,25 +1132,27 @@ def activities_frame(raw: Any) -> pl.DataFrame:
     # Chunk k+1 is parsed (pyarrow, no GIL) while chunk k is expanded (polars): a pipeline
     # of two stages, so at most two chunks are in memory besides the result.
     dates = _DateKeys()
+    unread: _Unread = {}  # date texts that could not be read: one warning per column, at the end
     pool: ThreadPoolExecutor | None = None
     pending: Future[_Parsed | None] | None = None
     try:
         for kind, lines in _chunks(raw):
             if pending is None or not PIPELINE:
                 if pending is not None:
-                    _expand_into(frames, pending.result())
+                    _expand_into(frames, pending.result(), unread)
                 pending = _done(_activities_table(kind, lines, dates))
                 continue
             pool = pool or ThreadPoolExecutor(1, thread_name_prefix="lsq-frames")
             following = pool.submit(_activities_table, kind, lines, dates)
             del lines
-            _expand_into(frames, pending.result())
+            _expand_into(frames, pending.result(), unread)
             pending = following
         if pending is not None:
-            _expand_into(frames, pending.result())
+            _expand_into(frames, pending.result(), unread)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    _warn_unread(unread)
     if not frames:
         return empty_frame()
     out = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal", rechunk=False)
@@ -1105,10 +1162,10 @@ def activities_frame(raw: Any) -> pl.DataFrame:
 def drop_duplicate_activities(df: pl.DataFrame) -> pl.DataFrame:
     """Remove the exact duplicates that paging can produce, keeping the first of each.
 
-    Two rows are duplicates when ``activity_id``, ``event_code``, ``modified_on`` and
-    ``created_on`` are all equal (``created_on`` too, so two distinct audit-log rows of one
-    activity whose ``modified_on`` is the unknown sentinel are both kept). An activity and its
-    audit-log row share ``activity_id`` but not ``event_code``: both stay. Order is kept.
+    Two rows are duplicates only when they are equal in every column. Rows that merely share
+    ``activity_id``, ``event_code`` and the times are all kept: the audit log holds one row
+    per change with the activity's ``Id``, event 3011 and ``ModifiedOn`` 0001-01-01, so two
+    changes of one activity in the same second differ only in their data. Order is kept.
 
     Args:
         df: An activities frame.
@@ -1123,10 +1180,9 @@ def drop_duplicate_activities(df: pl.DataFrame) -> pl.DataFrame:
         >>> drop_duplicate_activities(pl.concat([df, df.head(5)])).height == df.height
         True
     """
-    keys = [c for c in ("activity_id", "event_code", "modified_on", "created_on") if c in df]
-    if not keys or df.height == 0:
+    if df.height < 2:
         return df
-    return df.unique(subset=keys, keep="first", maintain_order=True)
+    return df.unique(keep="first", maintain_order=True)
 
 
 # --------------------------------------------------------------------------- catalog

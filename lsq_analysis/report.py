@@ -347,14 +347,21 @@ def run_report(
     Raises:
         ConfigurationError: no keys or host set.
         AuthenticationError: wrong keys (or another region's host).
+        ValueError: ``out`` cannot be written (checked before any API call).
+        OSError: writing ``out`` failed after the fetch; the message names the fallback
+            file the report was written to instead.
 
     Example:
         >>> from lsq_analysis.report import run_report
         >>> run_report(["3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"], "report.html")  # doctest: +SKIP
     """
+    from .cli import fallback_path, out_problem
     from .client import LeadSquaredClient
     from .fetch import run_fetch
 
+    problem = out_problem(out, create_parents=True)  # before any call: nothing is lost
+    if problem:
+        raise ValueError(problem)
     stream = stream or sys.stdout
     client = LeadSquaredClient(host)
     with warnings.catch_warnings():
@@ -365,13 +372,25 @@ def run_report(
             "no activities were fetched, so there is nothing to report"
             + (f" ({result.failures.height} leads failed)" if result.failures.height else "")
         )
-    report = write_report(
-        result.frame,
-        out,
-        source=f"Fetched from {client.base_url}.",
-        max_leads=max_leads,
-        notes=[f"Fetch: {result.summary()}.", *result.notes],
-    )
+
+    def write(path: str | Path) -> ReportResult:
+        return write_report(
+            result.frame,
+            path,
+            source=f"Fetched from {client.base_url}.",
+            max_leads=max_leads,
+            notes=[f"Fetch: {result.summary()}.", *result.notes],
+        )
+
+    try:
+        report = write(out)
+    except OSError as error:  # the fetch must not be lost: write the report elsewhere
+        fallback = fallback_path(Path(out).name)
+        write(fallback)
+        raise OSError(
+            f"cannot write {str(out)!r} ({error.strerror or error}); the report was saved "
+            f"to {str(fallback)!r} instead"
+        ) from None
     report.fetch = result
     _print_summary(report, stream)
     return report

@@ -437,7 +437,7 @@ class ActivityStore:
     def _read_lead_file(self, lead_id: str) -> tuple[pl.DataFrame, dict[str, str]]:
         path = self.lead_path(lead_id)
         try:
-            df = pl.read_parquet(path)
+            df = pl.read_parquet(path, glob=False)
             meta = pl.read_parquet_metadata(path)
         except FileNotFoundError:
             raise
@@ -632,7 +632,7 @@ class ActivityStore:
         try:
             if pl.read_parquet_metadata(path).get("cache_id") != cache_id:
                 return {}  # written by a run killed between the cache and its index
-            df = pl.read_parquet(path)
+            df = pl.read_parquet(path, glob=False)
         except Exception:  # missing or damaged: the cache is rebuilt
             return {}
         return {
@@ -727,7 +727,7 @@ class ActivityStore:
 
     def _read_cache(self) -> pl.DataFrame | None:
         try:
-            return pl.read_parquet(self.path / _CACHE / _CACHE_FILE)
+            return pl.read_parquet(self.path / _CACHE / _CACHE_FILE, glob=False)
         except Exception:  # a damaged cache only costs a rebuild from the raw files
             return None
 
@@ -827,7 +827,7 @@ class ActivityStore:
             >>> store.scan().filter(pl.col("event_code") == 21).collect()
         """
         self._sync()
-        return pl.scan_parquet(self.path / _CACHE / _CACHE_FILE)
+        return pl.scan_parquet(self.path / _CACHE / _CACHE_FILE, glob=False)
 
     def frame(
         self, leads: Iterable[str] | None = None, *, event: int | None = None
@@ -850,21 +850,21 @@ class ActivityStore:
         index = self._sync()
         path = self.path / _CACHE / _CACHE_FILE
         if leads is None:
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path, glob=False)
         else:
             wanted = [lead for lead in dict.fromkeys(map(_normalise_lead, leads)) if lead in index]
             stored = list(index)
             first = stored.index(wanted[0]) if wanted else 0
             if wanted == stored:
-                frame = pl.read_parquet(path)
+                frame = pl.read_parquet(path, glob=False)
             elif stored[first : first + len(wanted)] == wanted:  # one run of the cache: a slice
                 offset = index[wanted[0]].offset if wanted else 0
                 rows = sum(index[lead].activities for lead in wanted)
-                frame = pl.scan_parquet(path).slice(offset, rows).collect()
+                frame = pl.scan_parquet(path, glob=False).slice(offset, rows).collect()
             else:
                 starts = {lead: entry.offset for lead, entry in index.items()}
                 counts = {lead: entry.activities for lead, entry in index.items()}
-                frame = _take(pl.read_parquet(path), wanted, starts, counts)
+                frame = _take(pl.read_parquet(path, glob=False), wanted, starts, counts)
         if event is not None:
             frame = frame.filter(pl.col("event_code") == event)
         if leads is None and event is None:
@@ -880,7 +880,9 @@ class ActivityStore:
         files = [self.lead_path(lead) for lead in self.lead_ids()]
         if not files:
             return pl.LazyFrame(schema={"lead_id": pl.String, **RAW_SCHEMA})
-        return pl.scan_parquet(files, hive_partitioning=True).select("lead_id", *list(RAW_SCHEMA))
+        return pl.scan_parquet(files, hive_partitioning=True, glob=False).select(
+            "lead_id", *list(RAW_SCHEMA)
+        )
 
 
 def _take(

@@ -641,14 +641,7 @@ def test_disk_full_while_writing_a_lead_is_a_store_error(disk_full: dict) -> Non
     assert "Check the free space" in disk_full["outcome"], disk_full["outcome"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.py: pl.read_parquet/pl.scan_parquet take a path as a glob pattern, so a store "
-    "under a folder named like 'Leads [2025]' finds no file: every stored lead reads as "
-    "'cannot be read ... Delete it and fetch the lead again' (wrong advice; the data is fine). "
-    "Fix: pass glob=False wherever one known file (or a list of files) is read or scanned "
-    "(_read_lead_file, _read_index, _read_cache, scan, frame's slices, scan_raw)",
-)
+# store.py reads every known file with glob=False: a path is not a glob pattern.
 @pytest.mark.parametrize("folder", ["Leads [2025]", "Sales [Shared]/q1"])
 def test_store_under_a_folder_with_brackets_in_its_name_works(
     tmp_path: Path, fake: FakeLeadSquared, folder: str
@@ -670,17 +663,8 @@ _OUT_FIX = (
 
 
 @pytest.mark.parametrize(
-    ("command", "name"),
-    [
-        pytest.param("fetch", "out.parquet", marks=pytest.mark.xfail(strict=True, reason=(
-            "cli.py fetch_command checks only that --out's folder exists; an --out it cannot "
-            "write (an existing folder named out.parquet) is found after the whole fetch, so "
-            "without --store everything fetched is lost. Fix: " + _OUT_FIX))),
-        pytest.param("report", "out.html", marks=pytest.mark.xfail(strict=True, reason=(
-            "report.py report_command/run_report: an --out it cannot write is found after "
-            "the whole fetch (everything fetched is lost without --store). Fix: " + _OUT_FIX))),
-    ],
-)  # fmt: skip
+    ("command", "name"), [("fetch", "out.parquet"), ("report", "out.html")]
+)  # fmt: skip; the fix (_OUT_FIX) is in cli.out_problem / cli.fallback_path
 def test_cli_out_that_cannot_be_written_is_refused_before_any_call(
     tmp_path: Path, fake: FakeLeadSquared, monkeypatch: pytest.MonkeyPatch, capsys,
     command: str, name: str,

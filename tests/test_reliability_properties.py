@@ -224,13 +224,6 @@ def test_store_and_refresh_keep_distinct_log_rows_that_share_id_event_and_times(
     assert store.read_activities(GUIDS[0]) == newer + rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frames.py drop_duplicate_activities keys on (activity_id, event_code, modified_on, "
-    "created_on): distinct audit-log rows of one activity changed twice in one second (same "
-    "Id, 3011, ModifiedOn 0001-01-01) are merged, losing one. fetch no longer calls it, but it "
-    "is public. Fix: drop only rows equal in every column (df.unique(maintain_order=True))",
-)
 def test_drop_duplicate_activities_keeps_distinct_rows_that_share_the_keys() -> None:
     rows = _lead_rows(4, 0, collide=True)
     frame = drop_duplicate_activities(activities_frame(rows + rows[:1]))
