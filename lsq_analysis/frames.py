@@ -18,9 +18,9 @@ Column naming (see ``../shared/DESIGN.md``, "The expanded frame"):
 * every expanded column is a string (a key's meaning differs between event types):
   empty strings become null, HTML character references and surrogate pairs are decoded.
 
-``created_on``/``modified_on`` are read in the API's form on the fast path; only a column where
-that left a non-empty text null is read again, one distinct text at a time, in the other forms
-(ISO 8601 with or without a zone, converted to UTC, and ``4/4/2025 4:39:47 PM``). Texts still
+``created_on``/``modified_on`` are read in the API's form on the fast path; only in a column where
+that left a non-empty text null are those texts read again, in the other forms (ISO 8601 with or
+without a zone, converted to UTC, and ``4/4/2025 4:39:47 PM``). Texts still
 unread become null with one :class:`UserWarning` per column naming an example; the
 ``0001-01-01`` sentinel becomes null silently.
 
@@ -794,6 +794,17 @@ def _warn_unread(unread: _Unread) -> None:
 _ZONED_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
 
 
+_NAIVE_FORMATS = (*_TIME_FORMATS, "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+
+
+def _naive_expr(name: str) -> pl.Expr:
+    """Text in one of :data:`_NAIVE_FORMATS` -> naive datetime (null where it is in none)."""
+    text = pl.col(name)
+    return pl.coalesce(
+        *(text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _NAIVE_FORMATS)
+    )
+
+
 def _zoned_expr(name: str) -> pl.Expr:
     """ISO 8601 text with a zone -> naive UTC (null where the text is not of that form)."""
     text = (
@@ -808,23 +819,24 @@ def _zoned_expr(name: str) -> pl.Expr:
 def _parse_times(s: pl.Series, unread: _Unread | None = None) -> pl.Series:
     """Date texts in any known form -> UTC datetimes, the 0001-01-01 sentinel as null.
 
-    The slow way, for a column the API's usual form did not cover: each distinct text is
-    parsed once. Non-empty texts that still cannot be read (not the sentinel, which reads as
-    year 1) are counted in ``unread`` under the column's name, with the first as an example.
+    The slow way, for a column the API's usual form did not cover: only the texts that form
+    misses are read again, in the other forms, and only those still missed as ISO 8601 with a
+    zone. Non-empty texts that still cannot be read (not the sentinel, which reads as year 1)
+    are counted in ``unread`` under the column's name, with the first as an example.
     """
     text = _to_text(s).str.strip_chars()
-    distinct = pl.DataFrame({"t": text.unique(maintain_order=True).drop_nulls()})
-    t = pl.col("t")
-    naive = [t.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TIME_FORMATS]
-    parsed = distinct.with_columns(pl.coalesce(*naive, _zoned_expr("t")).alias("p"))
-    out = text.replace_strict(
-        parsed.get_column("t"), parsed.get_column("p"), default=None, return_dtype=pl.Datetime("us")
-    )
-    if unread is not None:
-        bad = parsed.filter(pl.col("p").is_null() & (t != "")).get_column("t")
-        if len(bad):
-            count, example = unread.get(str(s.name), (0, bad[0]))
-            unread[str(s.name)] = (count + int((out.is_null() & (text != "")).sum()), example)
+    out = text.str.strptime(pl.Datetime("us"), _API_TIME, strict=False)
+    for again in (_naive_expr, _zoned_expr):
+        missed = (out.is_null() & (text != "")).fill_null(False).arg_true()
+        if not len(missed):
+            break
+        rest = pl.DataFrame({"t": text.gather(missed)})
+        out = out.scatter(missed, rest.select(again("t")).to_series())
+    else:
+        missed = (out.is_null() & (text != "")).fill_null(False).arg_true()
+        if len(missed) and unread is not None:
+            count, example = unread.get(str(s.name), (0, text[missed[0]]))
+            unread[str(s.name)] = (count + len(missed), example)
     out = out.set((out.dt.year() <= _ZERO_DATE_YEAR).fill_null(False), None)
     return out.dt.replace_time_zone("UTC").alias(s.name)
 

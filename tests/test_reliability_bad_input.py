@@ -472,11 +472,6 @@ def test_dates_in_unknown_formats_keep_the_row_and_the_raw_text(tmp_path: Path) 
     assert store.read_lead(BAD)["created_on"].to_list() == [a["CreatedOn"] for a in UNKNOWN_DATES]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frames.py _time_expr: a date it cannot read silently becomes null (ISO 8601 "
-    "with a Z too); fix: read ISO 8601 with a zone and warn naming the column and an example",
-)
 def test_dates_in_unknown_formats_warn_and_iso_with_zone_is_read() -> None:
     with pytest.warns(UserWarning, match="04.04.2025 12:10"):
         frame = lsq.activities_frame(UNKNOWN_DATES)
