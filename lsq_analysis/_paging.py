@@ -11,10 +11,15 @@ carry. This module finds out from the answers and collects every activity exactl
 * **Page cap**: a page shorter than asked followed by a non-empty page means the server caps
   pages at that length; a page as long as asked proves the cap is at least that. Until one of
   them is known, a short page needs one confirming call; after, a short page ends the lead.
-* **RecordCount**: treated as the total only once an answer proves it (it exceeded the rows
-  of its own reply); then paging stops without an extra call once everything is in. A lead
-  holding more rows than its ``RecordCount`` (a count that leaves some rows out) ends that
-  trust for good.
+* **RecordCount**: it may be the lead's total, this page's count, the rows remaining from
+  the offset, a capped total or a has-more hint; the API page does not say. It can end a
+  lead only once some reply's RecordCount exceeded its rows (so it is not a page count), and
+  then only when the lead's own replies agree on it: the first page already holds all of it,
+  or every reply of the lead gave the same count and an earlier lead of the host, whose
+  replies also agreed, ended by an empty or short page at a count at least as large (a total
+  capped at C is exact below C, and a count that moves is never proven). Until then a lead
+  ends only on an empty or short page. Any contradiction (more rows than the count, or the
+  count changing between pages of a lead) ends that trust for good.
 * **Safety**: a seen-set keyed on each activity's whole JSON yields every activity once (``Id``
   alone is not unique); a non-empty page with nothing new is an error (a server repeating
   itself would otherwise loop forever), and there is a hard cap on calls per lead.
@@ -67,7 +72,10 @@ class PagingFacts:
         reading: ``"row"``, ``"page0"``, ``"page1"`` or None (not known yet).
         cap: the most rows the server puts in one reply, once known exactly.
         served_max: the longest reply seen (the cap is at least this).
-        record_count_is_total: True once a ``RecordCount`` exceeded its own reply's rows.
+        record_count_is_total: True once a ``RecordCount`` exceeded its own reply's rows
+            (so it is not a page count) and nothing has contradicted it since.
+        record_count_verified: the largest RecordCount that every reply of one lead agreed on
+            and that lead's proven end (an empty or short page) matched exactly; None before.
 
     Example:
         >>> PagingFacts(reading="page1").reading
@@ -85,6 +93,7 @@ class PagingFacts:
         self.cap: int | None = None
         self.served_max = 0
         self.record_count_is_total = False
+        self.record_count_verified: int | None = None
         self._distrusted = not trust_record_count
 
     def __repr__(self) -> str:
@@ -104,10 +113,22 @@ class PagingFacts:
                 self.record_count_is_total = True
 
     def distrust_record_count(self) -> None:
-        """A lead held more activities than its RecordCount: never stop by it again."""
+        """RecordCount contradicted itself (more rows than it, or it changed): never stop by it."""
         with self._lock:
             self._distrusted = True
             self.record_count_is_total = False
+            self.record_count_verified = None
+
+    def verify_record_count(self, total: int) -> None:
+        """A lead's agreed RecordCount ``total`` matched its rows at its proven end."""
+        with self._lock:
+            if self.record_count_is_total and not self._distrusted:
+                self.record_count_verified = max(self.record_count_verified or 0, total)
+
+    def total_is_proven(self, total: int) -> bool:
+        """An agreed count no larger than one proven exact is the total (not a capped one)."""
+        with self._lock:
+            return self.record_count_verified is not None and total <= self.record_count_verified
 
     def learn_reading(self, reading: str) -> None:
         with self._lock:
@@ -130,7 +151,7 @@ class PagingFacts:
 
 
 class _LeadPaging:
-    """The per-lead bookkeeping: calls made, rows seen."""
+    """The per-lead bookkeeping: calls made, rows seen, what the RecordCounts said."""
 
     def __init__(self, fetch: FetchPage, facts: PagingFacts, max_calls: int) -> None:
         self.fetch = fetch
@@ -139,6 +160,9 @@ class _LeadPaging:
         self.calls = 0
         self.seen: set[bytes] = set()
         self.record_count: int | None = None
+        self.replies = 0
+        self.agreed = True  # every reply of this lead gave the same RecordCount
+        self.ended_by_count = False
 
     def call(self, offset: int, row_count: int) -> Page:
         if self.calls >= self.max_calls:
@@ -149,6 +173,12 @@ class _LeadPaging:
         self.calls += 1
         record_count, rows = self.fetch(offset, row_count)
         self.facts.observe(record_count, len(rows))
+        if self.replies and record_count != self.record_count and self.agreed:
+            # A total is the same on every page: a count that changes is something else
+            # (rows remaining, a has-more hint, a page count).
+            self.agreed = False
+            self.facts.distrust_record_count()
+        self.replies += 1
         self.record_count = record_count
         return rows
 
@@ -162,14 +192,21 @@ class _LeadPaging:
         return new
 
     def complete(self) -> bool:
+        """True when the replies show every row of the lead is in (no call needed to check)."""
         total = self.facts.total_if_known(self.record_count)
-        if total is None:
+        if total is None or not self.agreed:
             return False
         if len(self.seen) > total:
             # More rows than the "total" (say it leaves out audit-log rows): stop trusting it.
             self.facts.distrust_record_count()
             return False
-        return len(self.seen) == total
+        if len(self.seen) != total:
+            return False
+        # One reply holding all of it, or replies agreeing on a count no larger than one an
+        # earlier lead proved exact (a has-more hint or rows-remaining count never agrees).
+        done = self.replies == 1 or self.facts.total_is_proven(total)
+        self.ended_by_count = done
+        return done
 
 
 def _same(left: Page, right: Page) -> bool:
@@ -208,6 +245,15 @@ def iter_lead_pages(
     # ended a later lead too early: from now on only short or empty pages end a lead.
     if lead.record_count is not None and len(lead.seen) > lead.record_count:
         facts.distrust_record_count()
+    elif (
+        not lead.ended_by_count
+        and lead.agreed
+        and lead.replies >= 2
+        and lead.record_count == len(lead.seen)
+    ):
+        # The lead's end was proven by an empty or short page, exactly at the count every
+        # reply agreed on: later leads may stop at their agreed count without that last call.
+        facts.verify_record_count(lead.record_count)
 
 
 def _lead_pages(lead: _LeadPaging, facts: PagingFacts, page_size: int) -> Iterator[Page]:
@@ -239,7 +285,8 @@ def _lead_pages(lead: _LeadPaging, facts: PagingFacts, page_size: int) -> Iterat
         if short_first:
             if facts.short_page_is_final(size):
                 return
-            if facts.total_if_known(lead.record_count) is not None:
+            total = facts.total_if_known(lead.record_count)
+            if total is not None and total > length:
                 facts.learn_cap(length)  # RecordCount says more rows exist: the page was capped
             size = length
         second = lead.call(1, size)

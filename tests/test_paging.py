@@ -116,12 +116,19 @@ def test_told_reading_needs_no_probe(paging: str) -> None:
 
 
 def test_record_count_total_stops_without_an_extra_call() -> None:
-    lead_id = str(uuid.UUID(int=3))
-    fake = FakeLeadSquared({lead_id: rows_for(3, 30)}, record_count="total", rate_limit=None)
+    first, second = str(uuid.UUID(int=3)), str(uuid.UUID(int=4))
+    leads = {first: rows_for(3, 30), second: rows_for(4, 30)}
+    fake = FakeLeadSquared(leads, record_count="total", rate_limit=None)
     facts = PagingFacts("row")
-    fetch = PageCounter(fake, lead_id, False)
+    fetch = PageCounter(fake, first, False)
     assert len(collect(fetch, facts, 10)) == 30
-    assert fetch.calls == 3  # RecordCount 30 > 10 rows proved it is the total
+    # RecordCount 30 > 10 rows says it is no page count, but a total capped at 30 would read
+    # the same: the empty 4th page proves 30 exact (tests/test_reliability_properties.py).
+    assert fetch.calls == 4
+    assert facts.record_count_verified == 30
+    fetch = PageCounter(fake, second, False)
+    assert len(collect(fetch, facts, 10)) == 30
+    assert fetch.calls == 3  # a count no larger than one proven exact ends the lead
 
 
 def test_a_server_repeating_the_same_page_forever_is_an_error_not_a_hang() -> None:

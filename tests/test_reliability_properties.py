@@ -114,16 +114,6 @@ def _odd_count_page(rows, offset, row_count, reading, meaning, cap):
     return (int(count) if isinstance(count, str) else count), page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_paging.py: once one reply's RecordCount exceeded its rows, RecordCount is taken as "
-    "the lead's total and paging stops when that many were seen (_LeadPaging.complete). If "
-    "RecordCount means the rows remaining from the offset, a capped total or a has-more hint, "
-    "the lead is cut short silently (e.g. 30 of 50 rows). Fix: stop on RecordCount only when "
-    "the lead's replies agreed on it (a total is the same on every page) and un-learn it on any "
-    "contradiction (seen > RecordCount, or RecordCount changing between pages); or stop only "
-    "on an empty or short page, as the issue asks",
-)
 @settings(max_examples=300, deadline=None)
 @given(
     counts=st.lists(st.integers(0, 130), min_size=1, max_size=4),
