@@ -358,3 +358,23 @@ def test_threads_sharing_one_client_get_every_activity() -> None:
         for lead, rows in leads.items():
             assert len(results[lead]) == len(rows), (reading, lead)
             assert results[lead] == rows
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_paging.py (known, narrow, kept on purpose by the client helper): a RecordCount "
+    "total capped at C, after a lead of exactly C rows proved C exact, stops the next lead of "
+    "more than C rows at C when a page ends there. Closing it (trust only counts below the "
+    "proven one) costs one call on the largest lead, which the bounded-calls test forbids",
+)
+def test_a_capped_record_count_after_a_lead_of_exactly_the_cap() -> None:
+    facts = PagingFacts()
+    for lead, n in enumerate((100, 120)):
+        rows = _lead_rows(n, lead, collide=False)
+
+        def fetch(offset: int, row_count: int, rows: list[dict] = rows) -> tuple:
+            return _odd_count_page(rows, offset, row_count, "row", "total_capped_at_100", None)
+
+        got = [a for page in iter_lead_pages(fetch, facts, page_size=50, max_calls=100)
+               for a in page]  # fmt: skip
+        assert got == rows, (n, len(got))
