@@ -126,9 +126,13 @@ class PagingFacts:
                 self.record_count_verified = max(self.record_count_verified or 0, total)
 
     def total_is_proven(self, total: int) -> bool:
-        """An agreed count no larger than one proven exact is the total (not a capped one)."""
+        """An agreed count below one proven exact is the total.
+
+        Not one equal to it: a server that caps RecordCount at C answers a lead of more than C
+        rows exactly as it answered the lead of C rows that proved C, up to a page boundary.
+        """
         with self._lock:
-            return self.record_count_verified is not None and total <= self.record_count_verified
+            return self.record_count_verified is not None and total < self.record_count_verified
 
     def learn_reading(self, reading: str) -> None:
         with self._lock:

@@ -360,13 +360,6 @@ def test_threads_sharing_one_client_get_every_activity() -> None:
             assert results[lead] == rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_paging.py (known, narrow, kept on purpose by the client helper): a RecordCount "
-    "total capped at C, after a lead of exactly C rows proved C exact, stops the next lead of "
-    "more than C rows at C when a page ends there. Closing it (trust only counts below the "
-    "proven one) costs one call on the largest lead, which the bounded-calls test forbids",
-)
 def test_a_capped_record_count_after_a_lead_of_exactly_the_cap() -> None:
     facts = PagingFacts()
     for lead, n in enumerate((100, 120)):
