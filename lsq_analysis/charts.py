@@ -286,6 +286,7 @@ def timeline(
     max_points: int = MAX_POINTS,
     color_map: Mapping[str, str] | None = None,
     title: str | None = None,
+    rows: str = "lead",
 ) -> go.Figure:
     """Each lead's activities on a time axis, one row per lead, coloured by event type.
 
@@ -299,12 +300,16 @@ def timeline(
     Args:
         df: the expanded activity frame.
         leads, events, start, end, tz, max_points, color_map, title: see the module notes.
+        rows: ``"lead"`` (one row per lead) or ``"event"`` (one row per event type: the
+            readable view of one lead's journey; up to ``max_points``, above it rows are
+            leads).
 
     Returns:
         One trace per event type present, ordered by event code (``scatter``, or
         ``scattergl`` when aggregated); ``trace.name`` the event label, ``trace.meta`` =
-        ``{"event_code": code}``, ``y`` the lead ids (leads ordered by first activity), ``x``
-        ISO times in ``tz``. x axis ``"Time (<tz>)"``, y axis ``"Lead"``.
+        ``{"event_code": code}``, ``y`` the lead ids (leads ordered by first activity; with
+        ``rows="event"`` the event label), ``x`` ISO times in ``tz``. x axis
+        ``"Time (<tz>)"``, y axis ``"Lead"`` (``"Event type"``).
 
     Example:
         >>> import lsq_analysis as lsq
@@ -314,6 +319,8 @@ def timeline(
         'Time (Asia/Kolkata)'
     """
     analysis._check_zone(tz)
+    if rows not in ("lead", "event"):
+        raise ValueError(f"rows must be 'lead' or 'event', not {rows!r}")
     analysis._require(df, [*_CORE_FOR_TIMELINE, "event_name"], "timeline")
     colors = _colors(df, color_map)
     labels = event_labels(df)
@@ -329,6 +336,7 @@ def timeline(
         .sort(["first", "lead_id"])["lead_id"]
         .to_list()
     )
+    by_event = rows == "event" and picked.height <= max_points
     if picked.height <= max_points:
         wide = selected.sort(["lead_id", "created_on"], maintain_order=True).collect()
         points, dropped = _timeline_points(wide, tz)
@@ -337,13 +345,16 @@ def timeline(
             labels,
             colors,
             webgl=False,
-            customdata=["score", "activity_id", "fields"],
+            # with one row per event type, y no longer names the lead: customdata does
+            customdata=["score", "activity_id", "fields", *(["lead_id"] if by_event else [])],
             hovertemplate=(
-                "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>lead %{y}"
+                "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}"
+                f"<br>lead {'%{customdata[3]}' if by_event else '%{y}'}"
                 "<br>score %{customdata[0]} · activity %{customdata[1]}"
                 "<br>%{customdata[2]}<extra></extra>"
             ),
             marker={"size": 9, "opacity": 0.85, "line": {"width": 0.5, "color": "white"}},
+            rows=rows,
         )
         fig = go.Figure(traces)
         fig.update_layout(title=heading)
@@ -352,15 +363,16 @@ def timeline(
     else:
         fig = _timeline_aggregated(picked, labels, lead_order, colors, tz, max_points, heading)
         lead_order = list(fig.layout.meta["leads"])
+    categories = [trace.name for trace in fig.data][::-1] if by_event else lead_order
     fig.update_layout(
         xaxis_title=_time_title(tz),
         xaxis_type="date",
-        yaxis_title="Lead",
+        yaxis_title="Event type" if by_event else "Lead",
         legend_title_text="Event type",
         template="plotly_white",
-        height=max(320, min(900, 140 + 26 * len(lead_order))),
+        height=max(320, min(900, 140 + 26 * len(categories))),
     )
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=lead_order)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=categories)
     return fig
 
 
@@ -393,8 +405,13 @@ def _event_traces(
     customdata: list[str],
     hovertemplate: str,
     marker: dict,
+    rows: str = "lead",
 ) -> list[go.Scatter | go.Scattergl]:
-    """One marker trace per event code present in ``points`` (columns time, lead_id, ...)."""
+    """One marker trace per event code present in ``points`` (columns time, lead_id, ...).
+
+    ``rows="event"`` puts each trace on its own row (``y`` the event label), else ``y`` is the
+    lead id.
+    """
     trace_type = go.Scattergl if webgl else go.Scatter
     label_of = dict(labels.iter_rows())
     traces = []
@@ -409,7 +426,7 @@ def _event_traces(
         traces.append(
             trace_type(
                 x=part["time"].to_numpy(),
-                y=part["lead_id"].to_numpy(),
+                y=[label] * part.height if rows == "event" else part["lead_id"].to_numpy(),
                 mode="markers",
                 name=label,
                 legendgroup=label,

@@ -217,7 +217,7 @@ def write_report(
             f"<small><code>{html.escape(lead)}</code></small></h2>"
             f"<p class='note'>{activities.height:,} activities</p>"
         )
-        parts.append(chart(timeline(activities, tz=tz, color_map=colors)))
+        parts.append(chart(timeline(activities, tz=tz, color_map=colors, rows="event")))
         parts.append(chart(score_chart(activities, tz=tz)))
         parts.append("</section>")
     if summary.height > len(top):

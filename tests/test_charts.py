@@ -424,3 +424,18 @@ def test_charts_never_import_pandas() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_timeline_rows_by_event_type_for_one_leads_journey(df: pl.DataFrame) -> None:
+    by_lead = ch.timeline(df, leads="B")
+    fig = ch.timeline(df, leads="B", rows="event")
+    assert [t.name for t in fig.data] == [t.name for t in by_lead.data]
+    for trace, same in zip(fig.data, by_lead.data, strict=True):
+        assert list(trace.y) == [trace.name] * len(trace.x)  # one row per event type
+        assert list(trace.x) == list(same.x)
+        assert {row[3] for row in trace.customdata} == {"B"}  # the lead moved into the hover
+        assert "%{customdata[3]}" in trace.hovertemplate
+    assert fig.layout.yaxis.title.text == "Event type"
+    assert list(fig.layout.yaxis.categoryarray) == [t.name for t in fig.data][::-1]
+    with pytest.raises(ValueError, match="rows must be 'lead' or 'event'"):
+        ch.timeline(df, rows="events")
