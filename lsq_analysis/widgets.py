@@ -856,11 +856,6 @@ _PALETTE = (
 )  # fmt: skip
 
 
-def _iso_times(tz: str) -> pl.Expr:
-    """``created_on`` as ISO strings in ``tz`` with their offset, as the charts send times."""
-    return pl.col("created_on").dt.convert_time_zone(tz).dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
-
-
 def _hover_fields(df: pl.DataFrame) -> pl.Expr:
     """``key: value`` lines (HTML-escaped, shortened) of each row's non-empty expanded fields."""
     schema = df.schema
@@ -900,10 +895,12 @@ def timeline_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
         >>> timeline_points(df.head(3)).columns[:3]
         ['lead_id', 'event_code', 'time']
     """
+    from .charts import _iso
+
     return activities.sort("created_on", nulls_last=True).select(
         "lead_id",
         "event_code",
-        _iso_times(tz).alias("time"),
+        _iso(pl.col("created_on"), tz).alias("time"),
         pl.col("activity_score").cast(pl.Int64).fill_null(0).alias("score"),
         pl.col("activity_id").fill_null(""),
         _hover_fields(activities).alias("fields"),
@@ -925,6 +922,7 @@ def score_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
         True
     """
     from .analysis import score_over_time
+    from .charts import _iso
 
     if activities.is_empty():
         return pl.DataFrame(
@@ -939,7 +937,7 @@ def score_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
     scores = score_over_time(activities)
     return scores.select(
         "lead_id",
-        _iso_times(tz).alias("time"),
+        _iso(pl.col("created_on"), tz).alias("time"),
         "event",
         pl.col("activity_score").cast(pl.Int64).fill_null(0),
         pl.col("cumulative_score").cast(pl.Int64),
