@@ -549,25 +549,28 @@ class LeadSquaredClient:
                 allow_redirects=False,  # a redirect would carry the keys to another host
             )
             content = _read_within(response, started + self.timeout)
-        except (requests.Timeout, urllib3.exceptions.TimeoutError, _DeadlinePassed) as exc:
-            # urllib3's NewConnectionError is a TimeoutError too: a refused port lands here
-            # when urllib3 raises it unwrapped.
+        except (
+            requests.Timeout,
+            urllib3.exceptions.TimeoutError,
+            _DeadlinePassed,
+            requests.ConnectionError,
+            urllib3.exceptions.HTTPError,
+            OSError,
+        ) as exc:
+            # urllib3's NewConnectionError is a TimeoutError too: a refused port is
+            # "unreachable" before it is a time-out.
             unreachable = _unreachable_reason(exc)
-            failure = ServerError(
-                self._unreachable_message(unreachable)
-                if unreachable
-                else f"No reply within {self.timeout:g} s",
-                lead_id=lead_id,
-            )
-            failure._transient = _Transient()  # type: ignore[attr-defined]
-        except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
-            unreachable = _unreachable_reason(exc)
-            failure = ServerError(
-                self._unreachable_message(unreachable)
-                if unreachable
-                else f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})",
-                lead_id=lead_id,
-            )
+            if unreachable:
+                message = self._unreachable_message(unreachable)
+            elif isinstance(
+                exc, (requests.Timeout, urllib3.exceptions.TimeoutError, _DeadlinePassed)
+            ):
+                message = f"No reply within {self.timeout:g} s"
+            else:
+                message = (
+                    f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})"
+                )
+            failure = ServerError(message, lead_id=lead_id)
             failure._transient = _Transient()  # type: ignore[attr-defined]
         except UnicodeError:
             failure = ConfigurationError(
