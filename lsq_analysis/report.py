@@ -397,10 +397,6 @@ def run_report(
 
 
 # ------------------------------------------------------------------ command line
-def _error(message: str) -> None:
-    print(f"lsq-analysis: error: {message}", file=sys.stderr)
-
-
 def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
     """Declare ``lsq-analysis demo``."""
     parser = subparsers.add_parser(
@@ -421,6 +417,8 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis demo``; returns the exit status."""
+    from .cli import _error
+
     try:
         run_demo(args.out, progress=not args.no_progress)
     except KeyboardInterrupt:
@@ -466,7 +464,7 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis report``; returns the exit status (1 when some leads failed)."""
-    from .cli import read_leads_file
+    from .cli import _error, read_leads_file
 
     try:
         leads = read_leads_file(args.leads_file)
