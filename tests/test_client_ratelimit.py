@@ -12,7 +12,7 @@ import pytest
 from lsq_analysis._ratelimit import SlidingWindowLimiter
 from lsq_analysis.client import LeadSquaredClient
 from lsq_analysis.errors import RateLimitError
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.fake_server import FakeLeadSquared, FakeServerStats
 
 FAST = {"backoff": (0.01, 0.05), "timeout": 2.0}
 
@@ -25,13 +25,7 @@ def leads_of(*sizes: int) -> dict[str, list[dict]]:
 
 
 def max_in_window(times: list[float], seconds: float) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end in range(len(times)):
-        while times[end] - times[start] >= seconds:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+    return FakeServerStats(call_times=tuple(sorted(times))).max_calls_in_window(seconds)
 
 
 def test_limiter_keeps_every_window_within_the_limit_across_threads() -> None:
