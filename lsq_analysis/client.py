@@ -572,6 +572,8 @@ class LeadSquaredClient:
                 )
             failure = ServerError(message, lead_id=lead_id)
             failure._transient = _Transient()  # type: ignore[attr-defined]
+            # read by fetch: after its retries, a host that cannot be reached stops the run
+            failure._unreachable = bool(unreachable)  # type: ignore[attr-defined]
         except UnicodeError:
             failure = ConfigurationError(
                 "A key holds characters that cannot be sent over HTTP; copy it again from "

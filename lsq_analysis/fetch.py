@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from .errors import AuthenticationError, ConfigurationError, FetchError, StoreError
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    FetchError,
+    ServerError,
+    StoreError,
+)
 from .store import (
     ActivityStore,
     LeadRecord,
@@ -119,6 +125,12 @@ def _duration(seconds: float) -> str:
         return f"{minutes}m {secs}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m"
+
+
+def _not_tried(cause: BaseException, lead: str) -> ServerError:
+    """The failure of a lead left out because an earlier one found the host unreachable."""
+    said = getattr(cause, "message", None) or str(cause)
+    return ServerError(f"Not tried, as the host could not be reached: {said}", lead_id=lead)
 
 
 def _failures_frame(failures: dict[str, BaseException]) -> pl.DataFrame:
@@ -420,6 +432,7 @@ def run_fetch(
         queue = deque(todo)
         pending: dict[Future[_LeadOutcome], str] = {}
         warmed = 0
+        unreachable = False
 
         def submit(lead: str) -> None:
             future = executor.submit(
@@ -454,6 +467,15 @@ def run_fetch(
                     continue
                 except Exception as err:  # any failure stays with its lead
                     failures[lead] = err
+                    if getattr(err, "_unreachable", False) and not unreachable:
+                        # The host could not be reached even after the retries: every
+                        # lead not started yet would wait as long for the same answer.
+                        unreachable = True
+                        skipped = [queue.popleft() for _ in range(len(queue))]
+                        skipped += [pending.pop(f) for f in list(pending) if f.cancel()]
+                        for other in skipped:
+                            failures[other] = _not_tried(err, other)
+                        bar.update(len(skipped))
                 else:
                     outcomes[lead] = outcome
                     activities += outcome.frame.height
@@ -542,7 +564,9 @@ def fetch_activities(
         progress: show a progress bar (a widget in Jupyter, text in a terminal).
         errors: ``"warn"``: return what was fetched and warn once, listing failed leads;
             ``"raise"``: raise :class:`~lsq_analysis.FetchError` carrying ``.frame`` and
-            ``.failures`` (``lead_id``, ``error``, ``message``).
+            ``.failures`` (``lead_id``, ``error``, ``message``). When the host cannot be
+            reached even after a lead's retries, the leads not started yet are not tried
+            (they fail with the same message) instead of each waiting out its retries.
         max_age: stored leads older than this (seconds or a timedelta) are refreshed,
             fetching only their newest pages; None: stored leads never expire.
         max_workers: leads in flight at once (default: the client's ``max_calls`` + 2).

@@ -35,7 +35,7 @@ from lsq_analysis.errors import (
     StoreError,
 )
 from lsq_analysis.fake_server import FakeLeadSquared
-from lsq_analysis.fetch import FetchWarning, fetch_activities
+from lsq_analysis.fetch import FetchWarning, fetch_activities, run_fetch
 from lsq_analysis.samples import synthetic_activities
 from lsq_analysis.store import ActivityStore
 
@@ -201,6 +201,80 @@ def test_no_network_closed_port_fails_after_bounded_retries() -> None:
     with pytest.warns(FetchWarning, match="2 of 2 leads failed"):
         frame = fetch_activities([GOOD_1, GOOD_2], client=client, progress=False)
     assert frame.height == 0
+    # the second lead is not tried: it would only wait out the same retries
+    assert client.stats.calls == 2 * (FAST["max_retries"] + 1)
+
+
+def test_no_network_stops_the_run_after_one_lead_not_one_wait_per_lead() -> None:
+    leads = list(synthetic_activities(40, activities=(1, 5), seed=23))
+    client = LeadSquaredClient(f"http://127.0.0.1:{_closed_port()}", ACCESS, SECRET, **FAST)
+    with pytest.raises(FetchError) as info:
+        fetch_activities(leads, client=client, progress=False, errors="raise")
+    failures = info.value.failures
+    assert failures.get_column("lead_id").sort().to_list() == sorted(leads)
+    assert client.stats.calls == FAST["max_retries"] + 1  # one lead's attempts, not 40
+    messages = failures.get_column("message").to_list()
+    assert sum(m.startswith("Could not connect") for m in messages) == 1
+    assert all("Not tried" in m and "check LSQ_HOST" in m for m in messages[1:])
+    assert info.value.frame.height == 0
+
+
+def test_no_network_keeps_what_the_store_already_has(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with FakeLeadSquared(
+        BAD_LEADS, access_key=ACCESS, secret_key=SECRET, max_page_size=15, rate_limit=None
+    ) as server:
+        before = fetch_activities(
+            [GOOD_1, GOOD_2], client=server.client(**FAST), store=store, progress=False
+        )
+    new = list(synthetic_activities(12, activities=(1, 5), seed=24))
+    client = LeadSquaredClient(f"http://127.0.0.1:{_closed_port()}", ACCESS, SECRET, **FAST)
+    with pytest.warns(FetchWarning, match="12 of 14 leads failed") as caught:
+        frame = fetch_activities([GOOD_1, *new, GOOD_2], client=client, store=store,
+                                 progress=False)  # fmt: skip
+    assert frame.equals(before)  # the stored leads, in the order asked
+    assert client.stats.calls == FAST["max_retries"] + 1
+    assert "check LSQ_HOST" in str(caught[0].message)
+
+
+def test_host_lost_mid_run_stops_promptly_and_loses_nothing(tmp_path: Path) -> None:
+    leads = synthetic_activities(60, activities=(1, 40), seed=25)
+    order = list(leads)
+    server = FakeLeadSquared(
+        leads, access_key=ACCESS, secret_key=SECRET, max_page_size=15, rate_limit=None,
+        latency=(0.02, 0.05),
+    ).start()  # fmt: skip
+    client = server.client(**FAST)
+    workers = 4
+    done: dict[str, object] = {}
+
+    def run() -> None:
+        done["result"] = run_fetch(
+            order, client=client, store=tmp_path / "s", progress=False, max_workers=workers
+        )
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        while server.stats.calls < 20:
+            threading.Event().wait(0.01)
+    finally:
+        server.stop()  # the port closes: every later call is refused
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    result = done["result"]
+    got = set(result.frame.get_column("lead_id").unique().to_list())  # type: ignore[attr-defined]
+    failed = set(result.failures.get_column("lead_id").to_list())  # type: ignore[attr-defined]
+    assert got | failed == set(order) and not got & failed  # every lead once: data or failure
+    assert failed, "the run should have seen the host go away"
+    messages = result.failures.get_column("message").to_list()  # type: ignore[attr-defined]
+    not_tried = sum(m.startswith("Not tried") for m in messages)
+    assert not_tried >= len(messages) - 3 * workers  # only leads already running were tried
+    for lead in got:  # what was fetched is complete and stored
+        rows = result.frame.filter(pl.col("lead_id") == lead)  # type: ignore[attr-defined]
+        assert rows.get_column("activity_id").to_list() == [a["Id"] for a in leads[lead]]
+    again = ActivityStore(tmp_path / "s").frame()
+    assert set(again.get_column("lead_id").unique().to_list()) == got
 
 
 def test_no_network_message_says_what_to_check() -> None:
