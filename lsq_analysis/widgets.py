@@ -27,6 +27,7 @@ import datetime as dt
 import html
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import ipywidgets as W
@@ -409,12 +410,22 @@ class _Syncing:
         self.active = False
 
 
+def _fetching_text(lead_ids: Sequence[str]) -> str:
+    return (
+        f"fetching lead {lead_ids[0]}…"
+        if len(lead_ids) == 1
+        else f"fetching {len(lead_ids)} leads…"
+    )
+
+
 class LeadPicker(W.VBox):
     """Find a lead among thousands by typing part of its id, name or e-mail, and pick it.
 
     Each candidate shows its activity count and last activity. Given a client (and optionally
-    a store), typing a full lead id that is not loaded yet fetches that lead (with a progress
-    bar) and adds it. The headless twin is :func:`lead_index` + :func:`find_leads`.
+    a store), typing a full lead id that is not loaded yet fetches that lead and adds it: in a
+    background thread, so the notebook stays usable while the call waits on the rate limit
+    (the status line says what is happening; :meth:`wait` blocks until it is done). The
+    headless twin is :func:`lead_index` + :func:`find_leads`.
 
     Args:
         source: An expanded frame, an :class:`~lsq_analysis.ActivityStore`, or a
@@ -425,6 +436,9 @@ class LeadPicker(W.VBox):
         multiple: Pick several leads (``.value`` is a tuple) instead of one (a str or None).
         value: The lead(s) picked at the start.
         limit: How many candidates to list at most.
+        progress: Show a progress bar while :meth:`fetch` runs (typed ids fetched in the
+            background report in the status line instead).
+        background: Fetch typed lead ids in a background thread (False: the typing waits).
 
     Attributes:
         value: The picked lead id (``multiple=False``) or tuple of ids.
@@ -454,6 +468,7 @@ class LeadPicker(W.VBox):
         value: str | Sequence[str] | None = None,
         limit: int = 50,
         progress: bool = True,
+        background: bool = True,
     ) -> None:
         frame = _source_frame(source)
         if frame is None and source is not None and hasattr(source, "get_lead_activities"):
@@ -464,6 +479,9 @@ class LeadPicker(W.VBox):
         self.multiple = multiple
         self.limit = limit
         self.progress = progress
+        self.background = background
+        self._fetcher: ThreadPoolExecutor | None = None
+        self._fetching: Future | None = None
         self.index = lead_index(self.frame)
         self.candidates = self.index.head(0)
         self._syncing = _Syncing()
@@ -502,9 +520,35 @@ class LeadPicker(W.VBox):
             except ValueError:
                 lead_id = None  # not a whole lead id (yet): just search
             if lead_id is not None and lead_id.lower() not in self._known_ids():
-                self.fetch([lead_id])
+                self._fetch_typed(lead_id)
                 return
         self._show_candidates()
+
+    def _fetch_typed(self, lead_id: str) -> None:
+        if not self.background:
+            self.fetch([lead_id])
+            return
+        if self._fetcher is None:  # one at a time, in the order typed
+            self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="lsq-lead-picker")
+        self.status.value = f"<small>{html.escape(_fetching_text([lead_id]))}</small>"
+        self._fetching = self._fetcher.submit(self._fetch_reporting, [lead_id])
+
+    def _fetch_reporting(self, lead_ids: list[str]) -> None:
+        try:
+            self.fetch(lead_ids, progress=False)
+        except Exception as error:  # nobody waits on this thread: the status line tells
+            message = f"{type(error).__name__}: {error}"
+            self.status.value = f"<small>could not fetch: {html.escape(message)}</small>"
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the lead ids typed so far have been fetched (for scripts and tests).
+
+        Example:
+            >>> picker.search.value = "6f1c1d2e-0b5c-4c3e-9d1a-2f0e7c9b8a71"  # doctest: +SKIP
+            >>> picker.wait(); picker.value  # doctest: +SKIP
+        """
+        if self._fetching is not None:
+            self._fetching.result(timeout)
 
     def _on_options(self, change: dict) -> None:
         if self._syncing.active:
@@ -561,11 +605,12 @@ class LeadPicker(W.VBox):
         self.status.value = f"<small>{html.escape(text)}</small>"
 
     # fetching -------------------------------------------------------------------------------
-    def fetch(self, lead_ids: Sequence[str]) -> pl.DataFrame:
+    def fetch(self, lead_ids: Sequence[str], *, progress: bool | None = None) -> pl.DataFrame:
         """Fetch leads through the client, add them to the picker and pick them.
 
         Args:
             lead_ids: Lead ids (GUIDs).
+            progress: Show a progress bar (default: the picker's ``progress``).
 
         Returns:
             The fetched activities (possibly empty). Errors are shown in the picker's status
@@ -580,14 +625,14 @@ class LeadPicker(W.VBox):
 
         if self.client is None:
             raise ValueError("this LeadPicker has no client to fetch with: pass client=")
-        self.status.value = f"<small>fetching {len(lead_ids)} lead(s)…</small>"
+        self.status.value = f"<small>{html.escape(_fetching_text(lead_ids))}</small>"
         try:
             with self.output:
                 fetched = fetch_activities(
                     list(lead_ids),
                     client=self.client,
                     store=self.store,
-                    progress=self.progress,
+                    progress=self.progress if progress is None else progress,
                     errors="raise",
                 )
         except LeadSquaredError as error:
@@ -600,7 +645,10 @@ class LeadPicker(W.VBox):
             self.value = (
                 tuple(dict.fromkeys([*self._picked(), *found])) if self.multiple else found[0]
             )
-        self.search.value = ""
+        if self.search.value.strip().lower() in {lead.lower() for lead in lead_ids}:
+            self.search.value = ""  # the id typed is done; anything typed since stays
+        else:
+            self._show_candidates()
         missing = [lead for lead in lead_ids if lead.lower() not in known]
         if missing:
             self.status.value = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
 
 import polars as pl
 import pytest
@@ -307,7 +309,8 @@ def test_lead_picker_fetches_a_typed_lead_id_and_the_explorer_shows_it():
 
         picker.search.value = new[:8]  # part of an id that is not loaded: only a search
         assert picker.candidates.height == 0 and fake.stats.calls == 0
-        picker.search.value = new  # the whole id: fetched, added and picked
+        picker.search.value = new  # the whole id: fetched in the background, added, picked
+        picker.wait(timeout=30)
         assert fake.stats.calls >= 2  # more than one page of 50
         assert picker.value == (known, new)  # added to the picks
         assert set(picker.index["lead_id"]) == {known, new}
@@ -321,12 +324,52 @@ def test_lead_picker_fetches_a_typed_lead_id_and_the_explorer_shows_it():
         calls = fake.stats.calls
         picker.search.value = ""
         picker.search.value = new  # already loaded: no call
+        picker.wait(timeout=30)
         assert fake.stats.calls == calls
 
         nobody = "00000000-0000-4000-8000-000000000000"
         picker.search.value = nobody
+        picker.wait(timeout=30)
         assert "no activities" in picker.status.value
         assert picker.value == (known, new)  # the picks stay
+
+
+def test_lead_picker_fetches_in_the_background_and_says_so():
+    from lsq_analysis.fake_server import FakeLeadSquared
+
+    with FakeLeadSquared(max_page_size=50, rate_limit=None, latency=(0.4, 0.4)) as fake:
+        lead, other = list(fake.leads)[:2]
+        picker = LeadPicker(fake.client(), progress=False)
+        started = time.monotonic()
+        picker.search.value = lead
+        assert time.monotonic() - started < 0.4  # back before the first reply could come
+        assert "fetching lead" in picker.status.value and picker.value is None
+        picker.search.value = "zzz"  # the user types on while it loads
+        picker.wait(timeout=30)
+        assert picker.value == lead and picker.frame.height == len(fake.leads[lead])
+        assert picker.search.value == "zzz"  # what was typed since is kept
+        assert picker.candidates.height == 0  # and still searched for
+
+        synchronous = LeadPicker(fake.client(), progress=False, background=False)
+        synchronous.search.value = other
+        assert synchronous.value == other  # fetched before the assignment returned
+
+
+def test_lead_picker_background_failure_is_shown_not_lost():
+    from lsq_analysis.client import LeadSquaredClient
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = LeadSquaredClient(
+        f"http://127.0.0.1:{port}", "u$rPICKERKEY", "PICKER$SECRET", max_retries=0
+    )
+    picker = LeadPicker(client, progress=False)
+    picker.search.value = "00000000-0000-4000-8000-000000000001"
+    picker.wait(timeout=30)
+    assert "could not fetch" in picker.status.value and "Could not connect" in picker.status.value
+    assert "PICKER$SECRET" not in picker.status.value and "u$rPICKERKEY" not in picker.status.value
+    assert picker.value is None and picker.frame.height == 0
 
 
 def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
@@ -345,6 +388,7 @@ def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
         bare = LeadPicker(fake.client(), progress=False)
         assert bare.index.height == 0
         bare.search.value = leads[2]
+        bare.wait(timeout=30)
         assert bare.value == leads[2] and bare.frame.height == len(fake.leads[leads[2]])
 
 
