@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -1047,7 +1048,9 @@ class Explorer(W.VBox):
             )
         self.tz = tz
         self.max_table_rows = max_table_rows
-        self.lead_picker = LeadPicker(frame, client=client, multiple=multiple)
+        # leads typed in and fetched go into the store the explorer was opened on, if any
+        store = None if isinstance(df, (pl.DataFrame, pl.LazyFrame)) else df
+        self.lead_picker = LeadPicker(frame, client=client, store=store, multiple=multiple)
         if leads is None:
             leads = self.lead_picker.index["lead_id"].head(1).to_list()
         self.lead_picker.value = tuple(_as_tuple(leads)) if multiple else _as_tuple(leads)[0]
@@ -1082,6 +1085,7 @@ class Explorer(W.VBox):
             children=[self.date_picker, W.HBox([left, right]), self.status, self.table]
         )
         self.add_class("lsq-explorer")
+        self._redrawing = threading.RLock()
         self.lead_picker.observe(self._on_pick, "value")
         self.lead_picker.observe(self._on_frame, "frame_version")
         self.event_picker.observe(self._on_pick, "value")
@@ -1127,16 +1131,19 @@ class Explorer(W.VBox):
         return select_activities(picked, events=self.event_picker.value, start=start, end=end)
 
     def _on_frame(self, change: dict) -> None:
-        frame = self.lead_picker.frame
-        self._partition = _LeadPartition(frame)
-        self._colors = _event_colors(frame)
-        self._build_pools()
-        self.date_picker.set_frame(frame)
-        self.event_picker.set_frame(frame)  # new leads may bring new event types
-        self.refresh()
+        # a lead typed in arrives on the picker's fetch thread: one redraw at a time
+        with self._redrawing:
+            frame = self.lead_picker.frame
+            self._partition = _LeadPartition(frame)
+            self._colors = _event_colors(frame)
+            self._build_pools()
+            self.date_picker.set_frame(frame)
+            self.event_picker.set_frame(frame)  # new leads may bring new event types
+            self.refresh()
 
     def _on_pick(self, change: dict) -> None:
-        self.refresh()
+        with self._redrawing:
+            self.refresh()
 
     def refresh(self) -> None:
         """Redraw the charts and the table for the current picks.
@@ -1254,7 +1261,8 @@ def explore(
         leads: The lead(s) shown first; the most active lead when left out.
         events: The event codes shown first; every type when left out.
         multiple: Let the lead picker pick several leads.
-        client: A client, so that typing a lead id not loaded yet fetches it.
+        client: A client, so that typing a lead id not loaded yet fetches it (into the
+            store, when ``df`` is one).
         tz: Time zone of the charts' time axes.
 
     Returns:

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 NOTEBOOK = "01_quickstart.ipynb"
+FETCH_NOTEBOOK = "02_fetch_from_leadsquared.ipynb"
 
 # What the explorer shows, read from the page (plotly keeps each chart's data on its div).
 STATE_JS = """() => {
@@ -212,3 +213,48 @@ def test_html_report_renders_offline(page, tmp_path):
     assert page.evaluate("typeof window.Plotly") == "object"
     assert page.errors == []  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=False)
+
+
+def test_typed_lead_id_is_fetched_in_the_background(lab, page):
+    """Notebook 02 against its fake server: typing a whole lead id that is not loaded fetches
+    it in a background thread of the real kernel, and the explorer in the page follows."""
+    lab.delete_sessions()
+    page.set_viewport_size({"width": 1500, "height": 2000})
+    page.goto(lab.url(FETCH_NOTEBOOK), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(KERNEL_READY_JS, timeout=90_000, polling=50)
+    page.evaluate("window.jupyterapp.shell.collapseLeft()")
+    page.click(".jp-Notebook .jp-Cell >> nth=0")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RAN_JS, timeout=180_000, polling=200)
+    page.wait_for_selector(".lsq-explorer .lsq-timeline.js-plotly-plot", timeout=60_000)
+    outputs = page.evaluate(
+        "[...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent)"
+    )
+    typed = next(
+        m[1]
+        for text in outputs
+        if (m := re.search(r"search box: ([0-9a-f-]{36})", text))  # printed by the notebook
+    )
+    before = page.evaluate(STATE_JS)
+    assert before["errors"] == [] and not any(typed[:8] in o["label"] for o in before["leads"])
+    points_before = _visible_points(before["timeline"])
+
+    page.locator(".lsq-explorer .lsq-lead-search input").fill(typed)
+    page.wait_for_function(
+        "(prefix) => { const s = (" + STATE_JS + ")();"
+        " return s.leads.some(o => o.selected && o.label.includes(prefix)); }",
+        arg=typed[:8],
+        timeout=60_000,
+    )
+    page.wait_for_function(  # the new lead's activities join the timeline
+        f"() => ({STATE_JS})().timeline.reduce((n, t) => n + t.points, 0) > {points_before}",
+        timeout=30_000,
+    )
+    after = page.evaluate(STATE_JS)
+    picked = [o["label"] for o in after["leads"] if o["selected"]]
+    assert len(picked) == 2, picked  # the lead shown before, and the one typed
+    assert page.locator(".lsq-explorer .lsq-lead-search input").input_value() == ""
+    assert after["stderr"] == [] and after["errors"] == [], after
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "typed-lead-fetched.png"))

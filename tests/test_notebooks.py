@@ -72,5 +72,6 @@ def test_notebook_runs_top_to_bottom_on_a_fresh_kernel(name, tmp_path):
         assert "0 API calls (all from the store)" in text
         assert "refresh: 1 new activities" in text
         assert "leads failed" in text or "no lead failed" in text
+        assert "Type this lead id (not fetched yet) in the search box" in text
     if name == "03_lead_journeys.ipynb":
         assert "changed fields" in text
