@@ -14,7 +14,9 @@ keeps the pipe full (a reply-anchored window wastes one round trip per
 window: 4% of a 5 s window at 200 ms). Should the server still say "too many", the client
 calls :meth:`count_from_replies` and from then on a slot is reused no earlier than
 ``reply time + window``, which can never make the server see more than the limit in any
-window, whatever the latency.
+window, whatever the latency. The switch also re-counts the calls already made from their
+replies, so the limiter then holds at least what the server holds: when the server named the
+limit the client already keeps to, no blanket pause is needed.
 
 Example:
     >>> limiter = SlidingWindowLimiter(25, 5.0)
@@ -74,6 +76,7 @@ class SlidingWindowLimiter:
         self._cond = threading.Condition()
         self._slots: dict[int, float] = {}  # slot id -> window start (inf while in flight)
         self._sent: dict[int, float] = {}  # slot id -> send time, while in flight
+        self._replied: dict[int, float] = {}  # slot id -> reply time, for calls counted earlier
         self._anchor = anchor
         self._ids = itertools.count()
         self._paused_until = 0.0
@@ -126,6 +129,10 @@ class SlidingWindowLimiter:
         with self._cond:
             changed = self._anchor != "reply"
             self._anchor = "reply"
+            for slot, replied in self._replied.items():  # re-count the calls made so far
+                if slot in self._slots:
+                    self._slots[slot] = max(self._slots[slot], replied)
+            self._replied.clear()
             return changed
 
     def pause(self, seconds: float) -> None:
@@ -142,8 +149,10 @@ class SlidingWindowLimiter:
         wait = self._paused_until - now
         longest = max(self._windows)
         for slot, stamp in list(self._slots.items()):
-            if stamp <= now - longest:
+            # kept while its reply is recent too, in case the count switches to replies
+            if max(stamp, self._replied.get(slot, stamp)) <= now - longest:
                 del self._slots[slot]
+                self._replied.pop(slot, None)
         stamps = sorted(self._slots.values())
         for seconds, calls in self._windows.items():
             recent = [stamp for stamp in stamps if stamp > now - seconds]
@@ -186,4 +195,5 @@ class SlidingWindowLimiter:
                     # send: the arrival is rarely later, and a refusal switches to "reply".
                     margin = max((now - sent) / 2, _SEND_MARGIN * min(self._windows))
                     self._slots[slot] = min(now, sent + margin)
+                    self._replied[slot] = now
             self._cond.notify_all()

@@ -756,7 +756,8 @@ class LeadSquaredClient:
         self, context: dict[str, Any], retry_after: float | None, server_says: str
     ) -> RateLimitError:
         self._count("rate_limited")
-        if self._limiter.count_from_replies():
+        switched = self._limiter.count_from_replies()
+        if switched:
             _log.info("Rate limited: the client now starts each call's window at its reply")
         named = _LIMIT_RE.search(f"{context.get('exception_message') or ''} {server_says}")
         lowered = False
@@ -787,6 +788,11 @@ class LeadSquaredClient:
             pause = retry_after
         elif lowered:
             pause = 0.0  # the lowered limiter already counts every call the server saw
+        elif switched and named:
+            # The server's limit is the one kept to, and the calls made so far are now counted
+            # from their replies (never before the server saw them): the limiter alone holds.
+            # A second refusal (another program on the same keys) pauses.
+            pause = 0.0
         else:
             pause = window * (1.0 + 0.25 * random.random())
         self._limiter.pause(pause)

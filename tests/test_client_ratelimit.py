@@ -68,6 +68,24 @@ def test_a_call_in_flight_holds_its_slot_until_its_reply() -> None:
     thread.join()
 
 
+def test_switching_to_replies_recounts_the_calls_already_made() -> None:
+    now = [0.0]
+    limiter = SlidingWindowLimiter(2, 5.0, clock=lambda: now[0])
+    first = limiter.acquire()  # sent at 0
+    now[0] = 1.0
+    limiter.release(first)  # reply at 1.0: counted from 0.5 (half the round trip)
+    second = limiter.acquire()  # sent at 1.0
+    now[0] = 1.2
+    limiter.release(second)  # counted from 1.1
+    now[0] = 5.6
+    with limiter._cond:
+        assert limiter._wait_needed(5.6) <= 0  # 0.5 + 5 s has passed: a slot is free
+    assert limiter.count_from_replies() and limiter.anchor == "reply"
+    with limiter._cond:  # both calls now count from their replies (1.0 and 1.2)
+        assert limiter._wait_needed(5.6) == pytest.approx(0.4)
+    assert not limiter.count_from_replies()  # already switched: nothing changes
+
+
 def test_lowering_and_pausing() -> None:
     limiter = SlidingWindowLimiter(25, 5.0)
     assert limiter.lower(20, 5.0) and limiter.tightest == (20, 5.0)
