@@ -219,9 +219,10 @@ def part_store(args: argparse.Namespace) -> None:
                 print(f"store.frame() #{attempt}: {frame.height:,} rows, "
                       f"{time.monotonic() - started:.2f}s")  # fmt: skip
                 del frame
+            code = store.scan().select("event_code").head(1).collect().item()
             started = time.monotonic()
-            n = store.scan().filter(pl.col("event_code") == 21).select(pl.len()).collect().item()
-            print(f"store.scan() filtered to one event: {n:,} rows, "
+            n = store.scan().filter(pl.col("event_code") == code).select(pl.len()).collect().item()
+            print(f"store.scan() filtered to one event ({code}): {n:,} rows, "
                   f"{time.monotonic() - started:.2f}s")  # fmt: skip
             print()
             _verdict(fake.stats.calls == 0, f"second runs: 0 API calls: {fake.stats.calls}")
