@@ -398,6 +398,23 @@ def _lead_label(row: dict[str, Any]) -> str:
     return f"{row['activities']:,} activities · last {when} · {who} · {row['lead_id'][:8]}…"
 
 
+_NAMED_ROWS = 200  # the timeline names its lead rows up to this many leads (else: lead ids)
+
+
+def _row_names(index: pl.DataFrame, leads: list[str]) -> dict[str, Any]:
+    """Tick labels for the timeline's lead rows: "name · 1a2b3c4d" (the id stays the value)."""
+    if not leads or len(leads) > _NAMED_ROWS:
+        return {"tickmode": "auto", "tickvals": None, "ticktext": None}
+    known = {
+        lead: name or email
+        for lead, name, email in index.filter(pl.col("lead_id").is_in(leads))
+        .select("lead_id", "name", "email")
+        .iter_rows()
+    }
+    text = [f"{known[lead]} · {lead[:8]}" if known.get(lead) else lead for lead in leads]
+    return {"tickmode": "array", "tickvals": leads, "ticktext": text}
+
+
 class _Syncing:
     """A re-entrancy flag: while set, observers ignore the changes the widget makes itself."""
 
@@ -1168,9 +1185,14 @@ class Explorer(W.VBox):
         else:
             from .charts import score_chart, timeline
 
-            _apply_figure(
-                self.figures["timeline"], timeline(activities, tz=self.tz, color_map=self._colors)
-            )
+            figure = timeline(activities, tz=self.tz, color_map=self._colors)
+            rows = figure.layout.yaxis.categoryarray
+            named = rows is not None and figure.layout.yaxis.title.text == "Lead"
+            # always set: "auto" also retires the names of an earlier in-place draw
+            figure.layout.yaxis.update(**_row_names(self.lead_picker.index, list(rows or [])))
+            if not named:
+                figure.layout.yaxis.update(tickmode="auto")
+            _apply_figure(self.figures["timeline"], figure)
             _apply_figure(self.figures["score"], score_chart(activities, tz=self.tz))
             self._pools_ready = False
         self.frames = {"activities": activities, "timeline": points, "score": scores}
@@ -1200,7 +1222,12 @@ class Explorer(W.VBox):
                 height=max(320, min(900, 140 + 26 * len(leads))),
                 annotations=[],
             )
-            widget.layout.yaxis.update(type="category", categoryorder="array", categoryarray=leads)
+            widget.layout.yaxis.update(
+                type="category",
+                categoryorder="array",
+                categoryarray=leads,
+                **_row_names(self.lead_picker.index, leads),
+            )
 
     def _draw_scores(self, scores: pl.DataFrame) -> None:
         widget = self.figures["score"]

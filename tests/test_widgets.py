@@ -407,3 +407,25 @@ def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monke
     assert {t.meta["event_code"] for t in shown} == {0, 222, 2001}
     assert all(t.x[0].endswith("+05:30") for t in shown)  # times in the chosen zone
     assert [t.name for t in _visible(explorer.figures["score"])] == [BILAL]
+
+
+def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatch):
+    import lsq_analysis.widgets as widgets
+
+    explorer = explore(frame, leads=[ASHA, BILAL, NONAME])
+    axis = explorer.figures["timeline"].layout.yaxis
+    labels = dict(zip(axis.tickvals, axis.ticktext, strict=True))
+    assert set(labels) == {ASHA, BILAL, NONAME}  # the values stay lead ids (hover, clicks)
+    assert labels[ASHA].startswith("Asha") and labels[ASHA].endswith(ASHA[:8])
+    assert labels[NONAME] == NONAME  # nothing to name it by: the id itself
+    assert list(axis.tickvals) == list(axis.categoryarray)  # one label per row, same order
+
+    monkeypatch.setattr(widgets, "FAST_POINTS", 2)  # the charts module draws instead
+    explorer.refresh()
+    axis = explorer.figures["timeline"].layout.yaxis
+    assert axis.tickmode == "array"
+    assert dict(zip(axis.tickvals, axis.ticktext, strict=True))[ASHA] == labels[ASHA]
+
+    monkeypatch.setattr(widgets, "_NAMED_ROWS", 2)  # too many rows to name: ids, and no stale names
+    explorer.refresh()
+    assert explorer.figures["timeline"].layout.yaxis.tickmode == "auto"
