@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import orjson
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lsq_analysis import activities_frame, drop_duplicate_activities, fields_long
+
+# Hypothesis feeds junk dates on purpose; the parser's warning about them is expected here
+# (tests/test_reliability_bad_input.py checks that warning itself).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*values? in an unknown date format became null:UserWarning"
+)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -25,6 +25,12 @@ from lsq_analysis.fake_server import FakeLeadSquared
 from lsq_analysis.fetch import fetch_activities
 from lsq_analysis.frames import activities_frame, drop_duplicate_activities
 
+# Hypothesis feeds junk dates on purpose; the parser's warning about them is expected here
+# (tests/test_reliability_bad_input.py checks that warning itself).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*values? in an unknown date format became null:UserWarning"
+)
+
 READINGS = ("row", "page0", "page1")
 GUIDS = [f"0000{i:04x}-0000-4000-8000-{i:012x}" for i in range(1, 9)]
 
