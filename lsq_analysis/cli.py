@@ -273,7 +273,15 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="AGE",
         type=_max_age,
         help="with --store: refresh stored leads older than this (e.g. 12h, 7d); only their "
-        "newest activities are fetched. Default: stored leads never expire",
+        "newest activities are fetched (see --refresh). Default: stored leads never expire",
+    )
+    parser.add_argument(
+        "--refresh",
+        choices=("newest", "full"),
+        default="newest",
+        help="how --max-age refreshes a stale lead: 'newest' fetches only its new activities "
+        "(edits to older ones are not seen: the API has no 'modified since'); 'full' fetches "
+        "all of it again and replaces what is stored. Default: newest",
     )
     parser.add_argument(
         "--host",
@@ -332,6 +340,7 @@ def fetch_command(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
                 max_age=args.max_age,
                 max_workers=args.workers,
+                refresh=args.refresh,
             )
     except KeyboardInterrupt:
         stored = f" Leads completed so far are kept in {args.store}." if args.store else ""

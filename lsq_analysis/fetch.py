@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["FetchResult", "FetchWarning", "fetch_activities", "run_fetch"]
 
 ERROR_MODES = ("warn", "raise")
+REFRESH_MODES = ("newest", "full")
 _FATAL = (AuthenticationError, ConfigurationError)
 """Errors that concern every lead alike (wrong keys, wrong host): the run stops."""
 
@@ -73,7 +74,8 @@ class FetchResult:
         leads: distinct leads asked for.
         from_store: leads answered by the store without any call.
         fetched: leads fetched completely from the API.
-        refreshed: stale stored leads refreshed (only their newest pages fetched).
+        refreshed: stale stored leads refreshed (their newest pages, or all with
+            ``refresh="full"``).
         calls: API calls made during the run (every attempt, retries included).
         retries: retried calls during the run.
         rate_limited: rate-limit replies seen during the run.
@@ -360,6 +362,7 @@ def run_fetch(
     progress: bool = True,
     max_age: float | timedelta | None = None,
     max_workers: int | None = None,
+    refresh: Literal["newest", "full"] = "newest",
 ) -> FetchResult:
     """Fetch leads and report everything about the run, without warning or raising for
     per-lead failures (see :func:`fetch_activities` for the arguments).
@@ -381,6 +384,10 @@ def run_fetch(
         >>> print(result.summary())
     """
     started = time.monotonic()
+    if refresh not in REFRESH_MODES:
+        raise ValueError(
+            f"refresh must be one of {', '.join(map(repr, REFRESH_MODES))}, not {refresh!r}"
+        )
     leads, duplicates = _validate_leads(lead_ids)
     code = _as_event(event)
     max_age = _as_max_age(max_age)
@@ -441,7 +448,7 @@ def run_fetch(
                 lead,
                 api_event=api_event,
                 store=store,
-                refresh=lead in stale_set,
+                refresh=lead in stale_set and refresh == "newest",
                 stop=stop,
             )
             pending[future] = lead
@@ -525,8 +532,8 @@ def run_fetch(
         failures=_failures_frame(failures),
         leads=len(leads),
         from_store=len(fresh),
-        fetched=sum(1 for o in outcomes.values() if not o.refreshed),
-        refreshed=sum(1 for o in outcomes.values() if o.refreshed),
+        fetched=sum(1 for lead in outcomes if lead not in stale_set),
+        refreshed=sum(1 for lead in outcomes if lead in stale_set),
         calls=calls1 - calls0,
         retries=retries1 - retries0,
         rate_limited=limited1 - limited0,
@@ -545,6 +552,7 @@ def fetch_activities(
     errors: Literal["warn", "raise"] = "warn",
     max_age: float | timedelta | None = None,
     max_workers: int | None = None,
+    refresh: Literal["newest", "full"] = "newest",
 ) -> pl.DataFrame:
     """Fetch the activities of many leads at the account's rate limit, as one frame.
 
@@ -567,17 +575,22 @@ def fetch_activities(
             ``.failures`` (``lead_id``, ``error``, ``message``). When the host cannot be
             reached even after a lead's retries, the leads not started yet are not tried
             (they fail with the same message) instead of each waiting out its retries.
-        max_age: stored leads older than this (seconds or a timedelta) are refreshed,
-            fetching only their newest pages; None: stored leads never expire.
+        max_age: stored leads older than this (seconds or a timedelta) are refreshed;
+            None: stored leads never expire.
         max_workers: leads in flight at once (default: the client's ``max_calls`` + 2).
+        refresh: how a stale lead is refreshed. ``"newest"``: only its newest pages, down to
+            the first activity already stored (the API lists newest first and has no
+            "modified since" filter, so an edit to an older activity is not seen);
+            ``"full"``: every page again, replacing what is stored (edits and deletions on
+            the server are then seen, at the cost of a full fetch).
 
     Returns:
         One expanded frame (see ``frames.activities_frame``): the leads in the order given,
         each lead's activities in the order the API sent them (newest first).
 
     Raises:
-        ValueError: empty ``lead_ids``, ids that are not GUIDs, a bad ``event``, ``errors``
-            or ``max_age``.
+        ValueError: empty ``lead_ids``, ids that are not GUIDs, a bad ``event``, ``errors``,
+            ``refresh`` or ``max_age``.
         FetchError: with ``errors="raise"``, when any lead failed.
         AuthenticationError, ConfigurationError: wrong keys or host.
         StoreError: the store folder cannot be used.
@@ -598,6 +611,7 @@ def fetch_activities(
         progress=progress,
         max_age=max_age,
         max_workers=max_workers,
+        refresh=refresh,
     )
     if result.failures.height:
         message = _failure_message(result)

@@ -83,6 +83,18 @@ def test_fetch_writes_the_file_and_prints_a_summary(tmp_path: Path, leads) -> No
         assert "Fetching leads" not in again.stderr
         assert pl.read_csv(tmp_path / "a.csv").height == total
 
+        # a full refresh of every stored lead: every page again, stored leads replaced
+        pages = sum(max(1, -(-len(v) // 25)) for v in leads.values())
+        full = _cli(
+            ["fetch", "--leads-file", "leads.csv", "--store", "st", "--out", "b.parquet",
+             "--max-age", "0s", "--refresh", "full", "--no-progress", "--rate-limit", "20/1"],
+            _env(fake), tmp_path,
+        )  # fmt: skip
+        assert full.returncode == 0, full.stderr
+        assert "(8 from the store" not in full.stdout and "8 refreshed" in full.stdout
+        assert fake.stats.calls - calls >= pages
+        assert pl.read_parquet(tmp_path / "b.parquet").equals(frame)
+
 
 def test_failed_leads_give_exit_status_1_and_are_listed(tmp_path: Path, leads) -> None:
     served = {**leads, BROKEN: ["not an activity"]}
@@ -169,7 +181,7 @@ def test_help_explains_and_never_takes_keys(capsys: pytest.CaptureFixture[str]) 
         main(["fetch", "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for words in ("--lead", "--leads-file", "--event", "--store", "--max-age", "--out",
+    for words in ("--lead", "--leads-file", "--event", "--store", "--max-age", "--refresh", "--out",
                   "LSQ_ACCESS_KEY", "never from the command line", "exit status"):  # fmt: skip
         assert words in text, words
     options = {o for a in build_parser()._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]

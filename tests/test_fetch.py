@@ -231,6 +231,36 @@ def test_refresh_reads_every_page_when_the_order_is_not_newest_first(tmp_path: P
     assert _ids(df, lead) == _expected(fake.leads[lead])
 
 
+def test_full_refresh_sees_an_edit_to_an_older_activity(tmp_path: Path) -> None:
+    leads = _leads(1, seed=16, low=70, high=80)
+    (lead,) = leads
+    with FakeLeadSquared(leads, max_page_size=30, rate_limit=None) as fake:
+        client = _client(fake)
+        fetch_activities([lead], client=client, store=tmp_path, progress=False)
+        stored = ActivityStore(tmp_path).read_activities(lead)
+        oldest = fake.leads[lead][-1]  # on the last of three pages
+        fake.leads[lead][-1] = {**oldest, "ModifiedOn": "2026-02-02 00:00:00", "ActivityScore": 99}
+
+        calls = fake.stats.calls
+        newest = run_fetch([lead], client=client, store=tmp_path, max_age=0, progress=False)
+        assert fake.stats.calls - calls == 1, "the newest page only: the edit is not seen"
+        assert newest.refreshed == 1
+        assert ActivityStore(tmp_path).read_activities(lead) == stored
+
+        calls = fake.stats.calls
+        full = run_fetch(
+            [lead], client=client, store=tmp_path, max_age=0, refresh="full", progress=False
+        )
+        assert fake.stats.calls - calls == 3, "every page again"
+        assert (full.refreshed, full.fetched) == (1, 0)
+        assert ActivityStore(tmp_path).read_activities(lead) == fake.leads[lead]  # edit stored
+        assert full.frame["activity_score"].to_list()[-1] == 99
+        assert _ids(full.frame, lead) == _expected(fake.leads[lead])
+
+        with pytest.raises(ValueError, match="refresh must be one of 'newest', 'full'"):
+            fetch_activities([lead], client=client, refresh="modified", progress=False)  # type: ignore[arg-type]
+
+
 def _log_rows(lead: str, n: int) -> list[dict]:
     """Audit-log rows of one WhatsApp message: same Id, EventCode, times; only Data differs."""
     return [
