@@ -370,10 +370,20 @@ def timeline(
         yaxis_title="Event type" if by_event else "Lead",
         legend_title_text="Event type",
         template="plotly_white",
-        height=max(320, min(900, 140 + 26 * len(categories))),
+        height=_timeline_height(len(categories), len(fig.data)),
     )
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=categories)
     return fig
+
+
+def _timeline_height(rows: int, legend_entries: int) -> int:
+    """Pixels for a timeline: each row readable and the whole legend in view (320 to 900).
+
+    Example:
+        >>> _timeline_height(1, 18)  # one lead, 18 event types in the legend
+        740
+    """
+    return max(320, min(900, max(140 + 26 * rows, 200 + 30 * legend_entries)))
 
 
 def _timeline_points(wide: pl.DataFrame, tz: str) -> tuple[pl.DataFrame, bool]:

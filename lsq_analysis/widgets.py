@@ -401,18 +401,23 @@ def _lead_label(row: dict[str, Any]) -> str:
 _NAMED_ROWS = 200  # the timeline names its lead rows up to this many leads (else: lead ids)
 
 
+def _lead_names(index: pl.DataFrame, leads: Sequence[str]) -> dict[str, str]:
+    """Lead id -> "name · 1a2b3c4d" (or the e-mail) for the leads the data names."""
+    return {
+        lead: f"{name or email} · {lead[:8]}"
+        for lead, name, email in index.filter(pl.col("lead_id").is_in(list(leads)))
+        .select("lead_id", "name", "email")
+        .iter_rows()
+        if name or email
+    }
+
+
 def _row_names(index: pl.DataFrame, leads: list[str]) -> dict[str, Any]:
     """Tick labels for the timeline's lead rows: "name · 1a2b3c4d" (the id stays the value)."""
     if not leads or len(leads) > _NAMED_ROWS:
         return {"tickmode": "auto", "tickvals": None, "ticktext": None}
-    known = {
-        lead: name or email
-        for lead, name, email in index.filter(pl.col("lead_id").is_in(leads))
-        .select("lead_id", "name", "email")
-        .iter_rows()
-    }
-    text = [f"{known[lead]} · {lead[:8]}" if known.get(lead) else lead for lead in leads]
-    return {"tickmode": "array", "tickvals": leads, "ticktext": text}
+    names = _lead_names(index, leads)
+    return {"tickmode": "array", "tickvals": leads, "ticktext": [names.get(x, x) for x in leads]}
 
 
 class _Syncing:
@@ -912,6 +917,10 @@ _TIMELINE_HOVER = (
     "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>lead %{y}"
     "<br>score %{customdata[0]} · activity %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 )
+_TIMELINE_HOVER_ONE_LEAD = (
+    "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}"
+    "<br>score %{customdata[0]} · activity %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+)
 _SCORE_HOVER = (
     "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>score %{customdata[1]:+d}"
     "<br>cumulative %{y}<extra>%{fullData.name}</extra>"
@@ -1185,7 +1194,13 @@ class Explorer(W.VBox):
         else:
             from .charts import score_chart, timeline
 
-            figure = timeline(activities, tz=self.tz, color_map=self._colors)
+            one_lead = activities["lead_id"].n_unique() == 1
+            figure = timeline(
+                activities,
+                tz=self.tz,
+                color_map=self._colors,
+                rows="event" if one_lead else "lead",
+            )
             rows = figure.layout.yaxis.categoryarray
             named = rows is not None and figure.layout.yaxis.title.text == "Lead"
             # always set: "auto" also retires the names of an earlier in-place draw
@@ -1193,15 +1208,26 @@ class Explorer(W.VBox):
             if not named:
                 figure.layout.yaxis.update(tickmode="auto")
             _apply_figure(self.figures["timeline"], figure)
-            _apply_figure(self.figures["score"], score_chart(activities, tz=self.tz))
+            scores_figure = score_chart(activities, tz=self.tz)
+            by_id = {(t.meta or {}).get("lead_id"): t for t in scores_figure.data}
+            for lead, name in _lead_names(self.lead_picker.index, list(by_id)).items():
+                by_id[lead].name = name
+            _apply_figure(self.figures["score"], scores_figure)
             self._pools_ready = False
         self.frames = {"activities": activities, "timeline": points, "score": scores}
         self._show(activities, time.perf_counter() - started)
 
     def _draw_timeline(self, activities: pl.DataFrame, points: pl.DataFrame) -> None:
+        from .charts import _timeline_height
+
         widget = self.figures["timeline"]
         parts = points.partition_by("event_code", as_dict=True) if points.height else {}
         leads = _lead_order(activities)
+        # one lead: a row per event type (its journey reads top to bottom), as
+        # charts.timeline(rows="event") draws it; several leads: a row per lead
+        by_event = len(leads) == 1
+        shown = [widget.data[i].name for code, i in self._slots.items() if (code,) in parts]
+        rows = shown[::-1] if by_event else leads
         with widget.batch_update():
             for code, index in self._slots.items():
                 trace = widget.data[index]
@@ -1212,27 +1238,29 @@ class Explorer(W.VBox):
                     continue
                 trace.update(
                     x=part["time"].to_list(),
-                    y=part["lead_id"].to_list(),
+                    y=[trace.name] * part.height if by_event else part["lead_id"].to_list(),
                     customdata=part.select("score", "activity_id", "fields").rows(),
                     visible=True,
-                    hovertemplate=_TIMELINE_HOVER,
+                    hovertemplate=_TIMELINE_HOVER_ONE_LEAD if by_event else _TIMELINE_HOVER,
                 )
             widget.layout.update(
                 title={"text": f"Activity timeline ({activities.height:,} activities)"},
-                height=max(320, min(900, 140 + 26 * len(leads))),
+                height=_timeline_height(len(rows), len(parts)),
                 annotations=[],
             )
             widget.layout.yaxis.update(
                 type="category",
                 categoryorder="array",
-                categoryarray=leads,
-                **_row_names(self.lead_picker.index, leads),
+                categoryarray=rows,
+                title={"text": "Event type" if by_event else "Lead"},
+                **_row_names(self.lead_picker.index, [] if by_event else leads),
             )
 
     def _draw_scores(self, scores: pl.DataFrame) -> None:
         widget = self.figures["score"]
         parts = scores.partition_by("lead_id", as_dict=True, maintain_order=True)
         leads = [key[0] for key in parts]
+        names = _lead_names(self.lead_picker.index, leads)
         missing = len(leads) - len(widget.data)
         if missing > 0:
             widget.add_traces([go.Scatter(**self._score_style) for _ in range(missing)])
@@ -1249,7 +1277,7 @@ class Explorer(W.VBox):
                     x=part["time"].to_list(),
                     y=part["cumulative_score"].to_list(),
                     customdata=part.select("event", "activity_score").rows(),
-                    name=lead,
+                    name=names.get(lead, lead),
                     legendgroup=lead,
                     meta={"lead_id": lead},
                     visible=True,

@@ -100,6 +100,19 @@ def test_timeline_one_scatter_trace_per_event_type_in_code_order(df: pl.DataFram
     assert fig.layout.title.text == "Activity timeline"
 
 
+def test_timeline_is_tall_enough_for_its_rows_and_its_whole_legend() -> None:
+    from lsq_analysis import load_sample
+
+    sample = load_sample()
+    busiest = sample["lead_id"].value_counts(sort=True)["lead_id"][0]
+    one = ch.timeline(sample, leads=busiest)  # one row, many event types in the legend
+    assert len(one.data) >= 12
+    assert one.layout.height >= 200 + 30 * len(one.data)  # room for every legend entry
+    many = ch.timeline(sample)  # 25 rows
+    assert many.layout.height >= 140 + 26 * 25
+    assert ch.timeline(sample, leads=busiest, events=[2001]).layout.height == 320  # the least
+
+
 def test_timeline_hover_shows_non_empty_expanded_fields(df: pl.DataFrame) -> None:
     fig = ch.timeline(df)
     paid = trace_by_name(fig, "Payment Done")

@@ -406,7 +406,8 @@ def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monke
     assert sorted(len(t.x) for t in shown) == [1, 1, 1]
     assert {t.meta["event_code"] for t in shown} == {0, 222, 2001}
     assert all(t.x[0].endswith("+05:30") for t in shown)  # times in the chosen zone
-    assert [t.name for t in _visible(explorer.figures["score"])] == [BILAL]
+    assert [t.meta["lead_id"] for t in _visible(explorer.figures["score"])] == [BILAL]
+    assert [t.name for t in _visible(explorer.figures["score"])] == ["Bilal Khan · b2222222"]
 
 
 def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatch):
@@ -420,8 +421,13 @@ def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatc
     assert labels[NONAME] == NONAME  # nothing to name it by: the id itself
     assert list(axis.tickvals) == list(axis.categoryarray)  # one label per row, same order
 
+    legend = {t.meta["lead_id"]: t.name for t in _visible(explorer.figures["score"])}
+    assert legend[ASHA] == labels[ASHA] and legend[NONAME] == NONAME
+
     monkeypatch.setattr(widgets, "FAST_POINTS", 2)  # the charts module draws instead
     explorer.refresh()
+    legend = {t.meta["lead_id"]: t.name for t in _visible(explorer.figures["score"])}
+    assert legend[ASHA] == labels[ASHA] and legend[NONAME] == NONAME
     axis = explorer.figures["timeline"].layout.yaxis
     assert axis.tickmode == "array"
     assert dict(zip(axis.tickvals, axis.ticktext, strict=True))[ASHA] == labels[ASHA]
@@ -429,3 +435,28 @@ def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatc
     monkeypatch.setattr(widgets, "_NAMED_ROWS", 2)  # too many rows to name: ids, and no stale names
     explorer.refresh()
     assert explorer.figures["timeline"].layout.yaxis.tickmode == "auto"
+
+
+def test_explorer_shows_one_lead_as_a_row_per_event_type(frame, monkeypatch):
+    import lsq_analysis.widgets as widgets
+
+    explorer = explore(frame, leads=[ASHA])
+    timeline = explorer.figures["timeline"]
+    shown = _visible(timeline)
+    assert timeline.layout.yaxis.title.text == "Event type"
+    assert list(timeline.layout.yaxis.categoryarray) == [t.name for t in shown][::-1]
+    assert all(set(t.y) == {t.name} for t in shown)  # each event type on its own row
+    assert "lead %{y}" not in shown[0].hovertemplate
+    assert sum(len(t.x) for t in shown) == frame.filter(pl.col("lead_id") == ASHA).height
+
+    explorer.lead_picker.value = (ASHA, BILAL)  # two leads: a row per lead again
+    timeline = explorer.figures["timeline"]
+    assert timeline.layout.yaxis.title.text == "Lead"
+    assert set(timeline.layout.yaxis.categoryarray) == {ASHA, BILAL}
+    assert {y for t in _visible(timeline) for y in t.y} == {ASHA, BILAL}
+
+    monkeypatch.setattr(widgets, "FAST_POINTS", 2)  # the charts module draws one lead too
+    explorer.lead_picker.value = (ASHA,)
+    timeline = explorer.figures["timeline"]
+    assert timeline.layout.yaxis.title.text == "Event type"
+    assert all(set(t.y) == {t.name} for t in _visible(timeline))
