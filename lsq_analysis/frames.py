@@ -539,13 +539,19 @@ def _chunks(raw: Any) -> Iterator[_RawChunk]:
     kind_now, batch, size = "pages", [], 0
     for kind, line in lines:
         if batch and (kind != kind_now or size >= CHUNK_BYTES):
-            yield kind_now, batch
+            yield kind_now, _joined(batch)
             batch, size = [], 0
         kind_now = kind
         batch.append(line)
         size += len(line)
     if batch:
-        yield kind_now, batch
+        yield kind_now, _joined(batch)
+
+
+def _joined(lines: list[bytes]) -> list[bytes]:
+    # Joined here, on the caller's thread while the reader thread parses the chunk before:
+    # bytes.join holds the GIL, which would stall the expansion if the reader thread did it.
+    return [lines[0]] if len(lines) == 1 else [b"\n".join(lines)]
 
 
 # --------------------------------------------------------------------------- parse one chunk
