@@ -352,6 +352,12 @@ def fetch_command(args: argparse.Namespace) -> int:
 
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
+    if result.frame.height == 0 and result.failures.height:
+        # nothing came back: an earlier export at --out is worth more than an empty file
+        print(f"Fetched {result.summary()}")
+        print(f"Nothing written to {out}: no lead could be fetched (a file there is unchanged)")
+        print(_failure_message(result), file=sys.stderr)
+        return EXIT_LEADS_FAILED
     try:
         _write_frame(result.frame, out)
     except OSError as err:

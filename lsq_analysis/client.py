@@ -191,7 +191,9 @@ class LeadSquaredClient:
             server names a lower one).
         per_seconds: the rate-limit window in seconds.
         timeout: seconds to wait for a reply before the call counts as failed.
-        max_retries: retries of one call after transient failures (0: no retries).
+        max_retries: retries of one call after transient failures (0: no retries). A host
+            that has not answered once yet and refuses the connection (or whose name is not
+            found) gets one retry, so that a wrong host is reported in seconds.
         keys_in: ``"headers"`` (default) or ``"query"`` (``accessKey``/``secretKey`` parameters).
         paging: how the server reads ``Offset`` if you know it (``"row"``, ``"page0"``,
             ``"page1"``); None: found out from the answers.
@@ -259,6 +261,7 @@ class LeadSquaredClient:
         self._sessions: list[requests.Session] = []
         self._stats_lock = threading.Lock()
         self._counts: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
+        self._reached = False  # has any reply come from the host yet?
         if keys_in == "query":
             _install_query_filter()
 
@@ -498,12 +501,19 @@ class LeadSquaredClient:
             label = describe if attempts == 1 else f"{describe} (retry {attempts - 1})"
             return self._attempt(method, path, query, body, lead_id, label)
 
+        def worth_retrying(error: BaseException) -> bool:
+            if not isinstance(getattr(error, "_transient", None), _Transient):
+                return False
+            # A host never reached (a wrong LSQ_HOST, no network) gets one retry, not the
+            # whole budget: the user hears of it in seconds. Once it has answered, a failed
+            # connection is a blip worth the full budget.
+            never_reached = getattr(error, "_unreachable", False) and not self._reached
+            return not (never_reached and attempts >= _FIRST_CONTACT_ATTEMPTS)
+
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=wait,
-            retry=tenacity.retry_if_exception(
-                lambda error: isinstance(getattr(error, "_transient", None), _Transient)
-            ),
+            retry=tenacity.retry_if_exception(worth_retrying),
             before_sleep=before_sleep,
             reraise=True,
         )
@@ -596,6 +606,7 @@ class LeadSquaredClient:
             _log.debug("%s -> %s in %.3f s", describe, failure, elapsed)
             raise failure from None  # type: ignore[misc]
 
+        self._reached = True
         status = response.status_code
         try:
             payload = orjson.loads(content) if content.strip() else None
@@ -798,6 +809,10 @@ class LeadSquaredClient:
         self._limiter.pause(pause)
         error._transient = _Transient(retry_after=retry_after, pause=pause)  # type: ignore[attr-defined]
         return error
+
+
+_FIRST_CONTACT_ATTEMPTS = 2
+"""Attempts at a host that has never answered before its connection failure is reported."""
 
 
 def _transient(error: LeadSquaredError, retry_after: float | None = None) -> LeadSquaredError:

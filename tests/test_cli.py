@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -111,6 +112,25 @@ def test_failed_leads_give_exit_status_1_and_are_listed(tmp_path: Path, leads) -
     assert pl.read_parquet(tmp_path / "b.parquet").height == sum(len(leads[x]) for x in some)
     assert fake.access_key not in done.stdout + done.stderr
     assert fake.secret_key not in done.stdout + done.stderr
+
+
+def test_no_network_fails_in_seconds_and_keeps_an_earlier_export(tmp_path: Path, leads) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "old.parquet").write_bytes(b"an earlier export")
+    env = {**os.environ, "LSQ_HOST": f"http://127.0.0.1:{port}",
+           "LSQ_ACCESS_KEY": "u$rCLINETKEY", "LSQ_SECRET_KEY": "CLI$NETSECRET"}  # fmt: skip
+    started = time.monotonic()
+    done = _cli(["fetch", "--lead", *list(leads)[:4], "--out", "old.parquet", "--no-progress"],
+                env, tmp_path)  # fmt: skip
+    assert time.monotonic() - started < 20  # one retry, then every lead is reported
+    assert done.returncode == 1, done.stderr
+    assert "4 failed" in done.stdout and "Nothing written to old.parquet" in done.stdout
+    assert (tmp_path / "old.parquet").read_bytes() == b"an earlier export"
+    assert "Could not connect to 127.0.0.1" in done.stderr and "check LSQ_HOST" in done.stderr
+    assert done.stderr.count("Not tried") == 3
+    assert "CLI$NETSECRET" not in done.stdout + done.stderr
 
 
 def test_sigint_stops_promptly_and_keeps_what_is_stored(tmp_path: Path) -> None:
