@@ -368,9 +368,13 @@ def run_report(
         warnings.simplefilter("ignore", UserWarning)  # notes are printed below instead
         result = run_fetch(lead_ids, client=client, event=event, store=store, progress=progress)
     if result.frame.is_empty():
+        why = ""
+        if result.failures.height:
+            first = result.failures.row(0, named=True)
+            why = f" ({result.failures.height} leads failed; the first: {first['message']})"
         raise LeadSquaredError(
-            "no activities were fetched, so there is nothing to report"
-            + (f" ({result.failures.height} leads failed)" if result.failures.height else "")
+            f"no activities were fetched, so there is nothing to report{why}; "
+            f"{str(out)!r} was not written"
         )
 
     def write(path: str | Path) -> ReportResult:
@@ -436,14 +440,23 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="fetch leads from your LeadSquared account and write an HTML report",
         description=(
-            "Fetch the leads listed in a file from your account and write a self-contained "
+            "Fetch leads (given with --lead or listed in a file) from your account and write a "
+            "self-contained "
             "HTML report (lead summary, timelines, score charts). Keys come from LSQ_HOST, "
             "LSQ_ACCESS_KEY and LSQ_SECRET_KEY (or a .env file), never from the command line."
         ),
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--lead",
+        dest="leads",
+        metavar="ID",
+        nargs="+",
+        action="extend",
+        help="one or more lead ids (GUIDs, the ProspectID of a lead)",
+    )
+    which.add_argument(
         "--leads-file",
-        required=True,
         help="lead ids, one per line, or a CSV with a lead_id/ProspectID column ('-': stdin)",
     )
     parser.add_argument(
@@ -466,14 +479,17 @@ def report_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis report``; returns the exit status (1 when some leads failed)."""
     from .cli import _error, read_leads_file
 
-    try:
-        leads = read_leads_file(args.leads_file)
-    except (OSError, UnicodeDecodeError) as error:
-        _error(f"cannot read --leads-file {args.leads_file!r}: {error}")
-        return 2
-    if not leads:
-        _error(f"--leads-file {args.leads_file!r} holds no lead ids")
-        return 2
+    if args.leads_file is None:
+        leads = list(args.leads)
+    else:
+        try:
+            leads = read_leads_file(args.leads_file)
+        except (OSError, UnicodeDecodeError) as error:
+            _error(f"cannot read --leads-file {args.leads_file!r}: {error}")
+            return 2
+        if not leads:
+            _error(f"--leads-file {args.leads_file!r} holds no lead ids")
+            return 2
     try:
         report = run_report(
             leads,

@@ -62,6 +62,27 @@ def test_report_command_against_an_account_from_the_environment(tmp_path, monkey
         assert secret not in text and secret not in captured.out + captured.err
 
 
+def test_report_command_takes_lead_ids_and_keeps_an_earlier_report(tmp_path, monkeypatch, capsys):
+    with FakeLeadSquared(rate_limit=(50, 1.0)) as fake:
+        leads = list(fake.leads)[:2]
+        monkeypatch.setenv("LSQ_HOST", fake.url)
+        monkeypatch.setenv("LSQ_ACCESS_KEY", fake.access_key)
+        monkeypatch.setenv("LSQ_SECRET_KEY", fake.secret_key)
+        out = tmp_path / "r.html"
+        status = main(["report", "--lead", *leads, "--out", str(out), "--no-progress"])
+        assert status == 0, capsys.readouterr().err
+        assert out.read_text(encoding="utf-8").count("class='lead'") == 2
+        port = fake.port
+    # the same report again once the host is gone: nothing fetched, the file stays
+    monkeypatch.setenv("LSQ_HOST", f"http://127.0.0.1:{port}")
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert main(["report", "--lead", *leads, "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to report" in err and "Could not connect" in err and "was not written" in err
+    assert out.read_bytes() == before
+
+
 def test_report_command_says_what_to_fix(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing here\n")
