@@ -917,10 +917,7 @@ _TIMELINE_HOVER = (
     "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>lead %{y}"
     "<br>score %{customdata[0]} · activity %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 )
-_TIMELINE_HOVER_ONE_LEAD = (
-    "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M:%S}"
-    "<br>score %{customdata[0]} · activity %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
-)
+_TIMELINE_HOVER_ONE_LEAD = _TIMELINE_HOVER.replace("<br>lead %{y}", "")  # rows are events
 _SCORE_HOVER = (
     "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>score %{customdata[1]:+d}"
     "<br>cumulative %{y}<extra>%{fullData.name}</extra>"
@@ -1202,11 +1199,9 @@ class Explorer(W.VBox):
                 rows="event" if one_lead else "lead",
             )
             rows = figure.layout.yaxis.categoryarray
-            named = rows is not None and figure.layout.yaxis.title.text == "Lead"
-            # always set: "auto" also retires the names of an earlier in-place draw
-            figure.layout.yaxis.update(**_row_names(self.lead_picker.index, list(rows or [])))
-            if not named:
-                figure.layout.yaxis.update(tickmode="auto")
+            leads = list(rows) if rows and figure.layout.yaxis.title.text == "Lead" else []
+            # always set: "auto" (no lead rows) also retires the names of an in-place draw
+            figure.layout.yaxis.update(**_row_names(self.lead_picker.index, leads))
             _apply_figure(self.figures["timeline"], figure)
             scores_figure = score_chart(activities, tz=self.tz)
             by_id = {(t.meta or {}).get("lead_id"): t for t in scores_figure.data}
