@@ -352,14 +352,11 @@ def fetch_command(args: argparse.Namespace) -> int:
 
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    if result.frame.height == 0 and result.failures.height:
-        # nothing came back: an earlier export at --out is worth more than an empty file
-        print(f"Fetched {result.summary()}")
-        print(f"Nothing written to {out}: no lead could be fetched (a file there is unchanged)")
-        print(_failure_message(result), file=sys.stderr)
-        return EXIT_LEADS_FAILED
+    # nothing came back: an earlier export at --out is worth more than an empty file
+    nothing = result.frame.height == 0 and result.failures.height > 0
     try:
-        _write_frame(result.frame, out)
+        if not nothing:
+            _write_frame(result.frame, out)
     except OSError as err:
         fallback = fallback_path(out.name)
         try:
@@ -374,7 +371,10 @@ def fetch_command(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     print(f"Fetched {result.summary()}")
-    print(f"Wrote {result.frame.height:,} rows x {result.frame.width} columns to {out}")
+    if nothing:
+        print(f"Nothing written to {out}: no lead could be fetched (a file there is unchanged)")
+    else:
+        print(f"Wrote {result.frame.height:,} rows x {result.frame.width} columns to {out}")
     if result.failures.height:
         print(_failure_message(result), file=sys.stderr)
         return EXIT_LEADS_FAILED

@@ -210,7 +210,6 @@ class _LeadOutcome:
     lead: str
     frame: pl.DataFrame
     record: LeadRecord | None
-    refreshed: bool
 
 
 def _expand(activities: Sequence[dict[str, Any]] | pl.Series, lead: str) -> pl.DataFrame:
@@ -305,7 +304,7 @@ def _fetch_lead(
         fetched = raw_rows(pages.activities, fetched_at)
         rows = merge_refreshed(stored, fetched, complete=pages.complete)
         record = store.write_lead(lead, rows, fetched_at=fetched_at)  # type: ignore[union-attr]
-        return _LeadOutcome(lead, _expand(rows["activity"], lead), record, True)
+        return _LeadOutcome(lead, _expand(rows["activity"], lead), record)
     frames = pages.frames
     # No frames.drop_duplicate_activities here: exact duplicates are gone already (compared
     # as whole rows), and its key (Id, EventCode, ModifiedOn, CreatedOn) also matches
@@ -316,7 +315,7 @@ def _fetch_lead(
         if store is not None
         else None
     )
-    return _LeadOutcome(lead, frame, record, False)
+    return _LeadOutcome(lead, frame, record)
 
 
 _WARM_UP_LEADS = 3
