@@ -215,6 +215,40 @@ def _error(message: str) -> None:
 
 
 # ------------------------------------------------------------------- fetch
+def add_lead_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--lead ID...`` or ``--leads-file FILE`` (one of them is required)."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--lead",
+        dest="leads",
+        metavar="ID",
+        nargs="+",
+        action="extend",
+        help="one or more lead ids (GUIDs, the ProspectID of a lead)",
+    )
+    which.add_argument(
+        "--leads-file",
+        metavar="FILE",
+        help="a file with one lead id per line, or a CSV with a lead_id/ProspectID column "
+        "('-' reads standard input)",
+    )
+
+
+def leads_from_args(args: argparse.Namespace) -> list[str] | None:
+    """The lead ids of ``--lead`` or ``--leads-file``; None (said on stderr) if unreadable."""
+    if not args.leads_file:
+        return list(args.leads)
+    try:
+        leads = read_leads_file(args.leads_file)
+    except (OSError, UnicodeDecodeError) as err:
+        _error(f"cannot read --leads-file {args.leads_file!r}: {err}")
+        return None
+    if not leads:
+        _error(f"--leads-file {args.leads_file!r} holds no lead ids")
+        return None
+    return leads
+
+
 def add_fetch_parser(subparsers: argparse._SubParsersAction) -> None:
     """Declare ``lsq-analysis fetch``."""
     parser = subparsers.add_parser(
@@ -239,21 +273,7 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--lead",
-        dest="leads",
-        metavar="ID",
-        nargs="+",
-        action="extend",
-        help="one or more lead ids (GUIDs, the ProspectID of a lead)",
-    )
-    which.add_argument(
-        "--leads-file",
-        metavar="FILE",
-        help="a file with one lead id per line, or a CSV with a lead_id/ProspectID column "
-        "('-' reads standard input)",
-    )
+    add_lead_arguments(parser)
     parser.add_argument(
         "--out",
         required=True,
@@ -309,17 +329,9 @@ def fetch_command(args: argparse.Namespace) -> int:
     if problem:
         _error(problem)
         return EXIT_USAGE
-    if args.leads_file:
-        try:
-            leads = read_leads_file(args.leads_file)
-        except (OSError, UnicodeDecodeError) as err:
-            _error(f"cannot read --leads-file {args.leads_file!r}: {err}")
-            return EXIT_USAGE
-        if not leads:
-            _error(f"--leads-file {args.leads_file!r} holds no lead ids")
-            return EXIT_USAGE
-    else:
-        leads = list(args.leads)
+    leads = leads_from_args(args)
+    if leads is None:
+        return EXIT_USAGE
 
     from .fetch import _failure_message, run_fetch
 

@@ -441,24 +441,14 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         help="fetch leads from your LeadSquared account and write an HTML report",
         description=(
             "Fetch leads (given with --lead or listed in a file) from your account and write a "
-            "self-contained "
-            "HTML report (lead summary, timelines, score charts). Keys come from LSQ_HOST, "
+            "self-contained HTML report (lead summary, timelines, score charts). Keys come "
+            "from LSQ_HOST, "
             "LSQ_ACCESS_KEY and LSQ_SECRET_KEY (or a .env file), never from the command line."
         ),
     )
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--lead",
-        dest="leads",
-        metavar="ID",
-        nargs="+",
-        action="extend",
-        help="one or more lead ids (GUIDs, the ProspectID of a lead)",
-    )
-    which.add_argument(
-        "--leads-file",
-        help="lead ids, one per line, or a CSV with a lead_id/ProspectID column ('-': stdin)",
-    )
+    from .cli import add_lead_arguments
+
+    add_lead_arguments(parser)
     parser.add_argument(
         "--out", default="lsq-report.html", help="the HTML file to write (default: %(default)s)"
     )
@@ -477,19 +467,11 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis report``; returns the exit status (1 when some leads failed)."""
-    from .cli import _error, read_leads_file
+    from .cli import _error, leads_from_args
 
-    if args.leads_file is None:
-        leads = list(args.leads)
-    else:
-        try:
-            leads = read_leads_file(args.leads_file)
-        except (OSError, UnicodeDecodeError) as error:
-            _error(f"cannot read --leads-file {args.leads_file!r}: {error}")
-            return 2
-        if not leads:
-            _error(f"--leads-file {args.leads_file!r} holds no lead ids")
-            return 2
+    leads = leads_from_args(args)
+    if leads is None:
+        return 2
     try:
         report = run_report(
             leads,
