@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import math
@@ -39,7 +40,7 @@ import secrets
 import socket
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -243,7 +244,7 @@ class FakeLeadSquared:
 
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._window: deque[float] = deque()
+        self._window: list[float] = []  # arrivals of admitted calls, sorted
         self._stopping = threading.Event()
         self._serving = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -452,19 +453,33 @@ class FakeLeadSquared:
                 "latency": rng.uniform(*self.latency) if self.latency[1] > 0 else 0.0,
             }
 
-    def _take_rate_slot(self) -> float | None:
-        """None if the call may go on, else the seconds until the window has room."""
+    def _take_rate_slot(self, arrived: float) -> float | None:
+        """None if the call that arrived at ``arrived`` may go on, else seconds until room.
+
+        A call counts from its arrival, the time ``stats.call_times`` records. Handler threads
+        get here in another order than their calls arrived, so the admitted arrivals are kept
+        sorted, and a call is refused if any window of the limit's length around its arrival
+        would then hold more than the limit.
+        """
         if self.rate_limit is None:
             return None
         calls, seconds = self.rate_limit
         now = time.monotonic()
         with self._lock:
-            while self._window and now - self._window[0] >= seconds:
-                self._window.popleft()
-            if len(self._window) >= calls:
+            window = self._window
+            del window[: bisect.bisect_left(window, now - 2 * seconds - 1.0)]  # long gone
+            lo = bisect.bisect_right(window, arrived - seconds)
+            hi = bisect.bisect_left(window, arrived + seconds)
+            near = sorted([*window[lo:hi], arrived])
+            busiest = max(
+                bisect.bisect_left(near, start + seconds) - i
+                for i, start in enumerate(near)
+                if start <= arrived
+            )
+            if busiest > calls:
                 self._rate_limited += 1
-                return max(0.0, seconds - (now - self._window[0]))
-            self._window.append(now)
+                return max(0.0, near[0] + seconds - now)
+            bisect.insort(window, arrived)
             return None
 
     def _wait(self, seconds: float) -> None:
@@ -647,7 +662,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/")
         query = {name.lower(): value for name, value in parse_qsl(parts.query)}
-        fake._record_arrival(path)
+        arrived = fake._record_arrival(path)
         body = self._read_body()
 
         routes = {
@@ -684,7 +699,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
 
-        wait = fake._take_rate_slot()
+        wait = fake._take_rate_slot(arrived)
         if wait is not None:
             calls, seconds = fake.rate_limit  # type: ignore[misc]
             headers = {"Retry-After": str(max(1, math.ceil(wait)))} if fake.retry_after else None
