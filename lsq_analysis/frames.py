@@ -1,13 +1,21 @@
 """Raw LeadSquared activities -> one polars row per activity, every field expanded.
 
-The parser reads the JSON with pyarrow's JSON reader, in chunks of about
-:data:`CHUNK_BYTES` of JSON (one reader block each), and expands each chunk with vectorised
-polars operations. Its schema is explicit for the core keys and for every key an earlier chunk
-of the same call read as a string; any other key is inferred, so a key first seen late is never
-dropped, and a chunk that does not fit the learned declarations is read again without them.
-Strings are declared as Arrow string views, which polars takes over without converting them.
-A chunk the fast reader refuses (junk values, mixed types, broken surrogates) is normalised in
-Python and parsed again, so the result is the same, only slower.
+The JSON is read in chunks of about :data:`CHUNK_BYTES`, and each chunk is expanded with
+vectorised polars operations. Three readers, fastest first, give the same result:
+
+* the C parser ``lsq_analysis._fastjson`` (``_fastjson.c`` over the vendored yyjson; built at
+  install where a C compiler is at hand) writes each top-level, ``ActivityFields`` and ``Data``
+  key straight into an Arrow column. It takes only input of the usual shape and refuses the
+  rest (a number where a string belongs, a key twice, a lone surrogate, ...);
+* otherwise pyarrow's JSON reader, with a schema explicit for the core keys and for every key
+  an earlier chunk of the same call read as a string; any other key is inferred, so a key first
+  seen late is never dropped, and a chunk that does not fit the learned declarations is read
+  again without them;
+* a chunk pyarrow refuses too (junk values, mixed types, broken surrogates) is normalised in
+  Python and read again.
+
+Strings are Arrow string views, which polars takes over without converting them.
+``tests/test_frames_c_parser.py`` checks that the C parser and pyarrow give equal frames.
 
 Column naming (see ``../shared/DESIGN.md``, "The expanded frame"):
 
@@ -25,8 +33,9 @@ unread become null with one :class:`UserWarning` per column naming an example; t
 ``0001-01-01`` sentinel becomes null silently.
 
 Rows are never dropped, merged or reordered: the order is the input's (lead by lead, newest
-first, as the API sends them). Chunk k+1 is parsed in a background thread while chunk k is
-expanded, so at most two chunks are in memory besides the result.
+first, as the API sends them). Chunk k+1 is parsed in a background thread (either parser
+releases the GIL) while chunk k is expanded, so at most two chunks are in memory besides the
+result.
 
 Known limits: a key whose name holds a NUL character loses the rest of its name on the fast
 path (the reader cuts it); ``&quot;`` inside a string that holds JSON is decoded in that
@@ -703,13 +712,17 @@ def _canonical_lines(kind: str, lines: list[bytes]) -> list[bytes]:
 
 
 class _Parsed:
-    """One parsed chunk: activity columns as API names, Data as (row, Key, Value) triples."""
+    """One parsed chunk: activity columns as API names, and ``Data``/``ActivityFields`` either
+    as the reader gave them (Data as (row, Key, Value) triples, fields as a struct column) or,
+    from the C parser, already as ``data.<Key>``/``fields.<Key>`` columns."""
 
     def __init__(self, table: pa.Table, has_lead: bool, specials: bool) -> None:
         self.has_lead = has_lead
         self.specials = specials  # the JSON may hold "&" or a backslash: decode checks needed
         self.n = table.num_rows
         self.data: pl.DataFrame | None = None
+        self.data_columns: list[pl.Series] | None = None
+        self.field_columns: list[pl.Series] | None = None
         if "Data" in table.column_names:
             data = table.column("Data")
             data = data.combine_chunks() if data.num_chunks != 1 else data.chunk(0)
@@ -729,6 +742,59 @@ class _Parsed:
         self.frame: pl.DataFrame = pl.from_arrow(table)  # type: ignore[assignment]
 
 
+# --------------------------------------------------------------------------- the C parser
+
+try:  # built from lsq_analysis/_fastjson.c where a C compiler was at hand (see setup.py)
+    from . import _fastjson
+except ImportError:  # pragma: no cover - pyarrow's reader then reads every chunk
+    _fastjson = None  # type: ignore[assignment]
+
+#: Read chunks with the C parser when it is built (tests turn it off to compare the paths).
+USE_C_PARSER = True
+_TYPED_KEYS = (frozenset(_INT_KEYS), frozenset(_FLOAT_KEYS), frozenset(_BOOL_KEYS))
+_KIND_TYPES = (_TEXT, pa.int64(), pa.float64(), pa.bool_())
+_NS_TOP, _NS_FIELDS, _NS_DATA, _NS_LEAD = 0, 1, 2, 3
+
+
+def _c_parsed(kind: str, buf: bytes | bytearray, specials: bool) -> _Parsed | None:
+    """A chunk read by the C parser; None when it refused the input (read it with pyarrow).
+
+    The parser takes only input of the usual shape (strings where strings belong, ``Data`` as
+    Key/Value entries, no key twice, valid UTF-8, ...): anything else goes the careful way.
+    """
+    if _fastjson is None or not USE_C_PARSER:
+        return None
+    out = _fastjson.parse(buf, kind == "pages", *_TYPED_KEYS, _LEAD_KEY)
+    if out is None:
+        return None
+    n, blob, columns = out
+    blob = pa.py_buffer(blob)
+    top: dict[str, pa.Array] = {}
+    fields: list[pl.Series] = []
+    data: list[pl.Series] = []
+    for space, key, kind_no, validity, values, nulls in columns:
+        dtype = _KIND_TYPES[kind_no]
+        buffers = [None if validity is None else pa.py_buffer(validity), pa.py_buffer(values)]
+        if kind_no == 0:
+            buffers.append(blob)
+        array = pa.Array.from_buffers(dtype, n, buffers, null_count=nulls)
+        if space in (_NS_TOP, _NS_LEAD):
+            top[key] = array
+        else:
+            series: pl.Series = pl.from_arrow(array)  # type: ignore[assignment]
+            if space == _NS_FIELDS:
+                fields.append(series.alias(f"fields.{key}"))
+            else:
+                data.append(series.alias(f"data.{key}"))
+    has_lead = _LEAD_KEY in top
+    if not top:  # activities with no top-level keys at all: the rows still count
+        top[_LEAD_KEY] = pa.nulls(n, pa.string())
+    parsed = _Parsed(pa.table(top), has_lead, specials)
+    parsed.field_columns = fields
+    parsed.data_columns = data
+    return parsed
+
+
 def _activities_table(
     kind: str, lines: list[bytes], dates: _DateKeys | None = None
 ) -> _Parsed | None:
@@ -741,6 +807,9 @@ def _activities_table(
     block = max(_BLOCK_BYTES, len(lines[0]) + 1)
     # an "&" or any backslash (which also covers "&" escaped as \u0026): decode checks needed
     specials = b"&" in lines[0] or b"\\" in lines[0]
+    parsed = _c_parsed(kind, lines[0], specials)
+    if parsed is not None:
+        return parsed
     try:
         table = _read(kind, lines, dates, block)
     except _ARROW_ERRORS:
@@ -900,6 +969,16 @@ def _data_columns(data: pl.DataFrame | None, n: int, specials: bool) -> list[pl.
     return out
 
 
+def _cleaned_data(columns: list[pl.Series], specials: bool) -> list[pl.Series]:
+    """``data.<Key>`` columns from the C parser (empty values already null): references
+    decoded where the chunk may hold some, as :func:`_data_columns` does in long form."""
+    if not specials or not columns:
+        return columns
+    frame = pl.DataFrame(columns)
+    has = frame.select(pl.all().str.contains(_NEEDS_DECODE).any()).row(0)
+    return [_decoded(c) if h else c for c, h in zip(columns, has, strict=True)]
+
+
 def _subkey_values(texts: list[str]) -> list[dict | None]:
     out: list[dict | None] = []
     for text in texts:
@@ -940,6 +1019,11 @@ def _field_columns(fields: pl.Series | None, n: int) -> list[pl.Series]:
         return []
     # unnest, not struct.field(name): a key such as "*" or "^a$" would be read as a pattern
     cols = [_to_text(c).alias(f"fields.{c.name}") for c in fields.struct.unnest().get_columns()]
+    return _with_subkeys(cols)
+
+
+def _with_subkeys(cols: list[pl.Series]) -> list[pl.Series]:
+    """``fields.<Key>`` columns, each followed by its ``fields.<Key>.<SubKey>`` columns."""
     if not cols:
         return []
     frame = pl.DataFrame(cols)
@@ -979,8 +1063,11 @@ def _expand(chunk: _Parsed, unread: _Unread) -> pl.DataFrame:
             name += "_"
         taken.add(name)
         columns.append(_to_text(df.get_column(key)).alias(name))
-    fields = df.get_column("ActivityFields") if "ActivityFields" in df.columns else None
-    columns.extend(_field_columns(fields, n))
+    if chunk.field_columns is not None:
+        columns.extend(_with_subkeys(chunk.field_columns))
+    else:
+        fields = df.get_column("ActivityFields") if "ActivityFields" in df.columns else None
+        columns.extend(_field_columns(fields, n))
     wide = pl.DataFrame(columns)
     del columns
     # one parallel pass for the facts each string column's cleaning depends on
@@ -1021,7 +1108,10 @@ def _expand(chunk: _Parsed, unread: _Unread) -> pl.DataFrame:
     out = out.with_columns(finished)
     del wide
     out = out.with_columns(_runs_stored_once(out.get_column("lead_id")))
-    data = _data_columns(chunk.data, n, chunk.specials)
+    if chunk.data_columns is not None:
+        data = _cleaned_data(chunk.data_columns, chunk.specials)
+    else:
+        data = _data_columns(chunk.data, n, chunk.specials)
     return out.with_columns(data) if data else out
 
 

@@ -71,3 +71,17 @@ def _no_lsq_environment(
     for name in ("LSQ_HOST", "LSQ_ACCESS_KEY", "LSQ_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(params=["c", "pyarrow"])
+def frame_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a frame test once with the C parser and once with pyarrow's reader (its fallback).
+
+    Both must give the same frames; CI builds the C parser, so its absence is a failure.
+    """
+    from lsq_analysis import frames
+
+    if request.param == "c" and frames._fastjson is None:
+        pytest.fail("lsq_analysis._fastjson is not built: reinstall with a C compiler")
+    monkeypatch.setattr(frames, "USE_C_PARSER", request.param == "c")
+    return str(request.param)

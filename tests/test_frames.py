@@ -16,6 +16,9 @@ from lsq_analysis.frames import CORE_SCHEMA, decode_text, snake_case
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# every test runs with the C parser and with pyarrow's reader (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("frame_parser")
+
 
 def fixture(name: str) -> dict | list:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
@@ -343,7 +346,10 @@ def test_path_lists_of_mixed_files_keep_order(
     assert df.filter(pl.col("activity_id") == long_id)["fields.ActivityEvent_Note"][0] == note
 
 
-def test_date_like_keys_are_learned_once_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("frame_parser", ["pyarrow"], indirect=True)  # its reader's learning
+def test_date_like_keys_are_learned_once_per_call(
+    monkeypatch: pytest.MonkeyPatch, frame_parser: str
+) -> None:
     import lsq_analysis.frames as frames
 
     reads: list[int] = []

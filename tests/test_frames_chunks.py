@@ -8,6 +8,9 @@ from polars.testing import assert_frame_equal
 import lsq_analysis.frames as frames
 from lsq_analysis import activities_frame, load_sample
 
+# every test runs with the C parser and with pyarrow's reader (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("frame_parser")
+
 # chunk 1 teaches "Extra" and ActivityFields.F as strings; later chunks break that in every way
 PAGES = [
     {"ProspectActivities": [{"Id": "a", "Extra": "x", "ActivityFields": {"F": "1", "G": "g"}}]},

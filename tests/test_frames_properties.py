@@ -12,9 +12,11 @@ from lsq_analysis import activities_frame, drop_duplicate_activities, fields_lon
 
 # Hypothesis feeds junk dates on purpose; the parser's warning about them is expected here
 # (tests/test_reliability_bad_input.py checks that warning itself).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:.*values? in an unknown date format became null:UserWarning"
-)
+# Every test runs with the C parser and with pyarrow's reader (tests/conftest.py).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*in an unknown date format became null:UserWarning"),
+    pytest.mark.usefixtures("frame_parser"),
+]
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
