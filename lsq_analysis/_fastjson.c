@@ -502,6 +502,12 @@ static int load_keys(Keys *k, PyObject *sets[3]) {
     return 0;
 }
 
+/* The same memory cut to `size` bytes (kept as it is if the C library cannot). */
+static void *shrunk(void *p, size_t size) {
+    void *q = realloc(p, size ? size : 1);
+    return q ? q : p;
+}
+
 static PyObject *result(Builder *b) {
     PyObject *cols = PyList_New(0);
     if (cols == NULL) return NULL;
@@ -515,6 +521,7 @@ static PyObject *result(Builder *b) {
         PyObject *key = PyUnicode_DecodeUTF8(c->key, (Py_ssize_t)c->key_len, "strict");
         PyObject *validity = NULL;
         if (nulls) {
+            c->validity = shrunk(c->validity, (rows + 7) / 8);
             validity = buffer_from((char *)c->validity, (Py_ssize_t)((rows + 7) / 8));
         } else {
             free(c->validity);
@@ -522,6 +529,7 @@ static PyObject *result(Builder *b) {
         }
         c->validity = NULL;
         size_t size = c->kind == K_BOOL ? (rows + 7) / 8 : rows * row_bytes(c->kind);
+        c->values = shrunk(c->values, size); /* the frame keeps these: no spare capacity */
         PyObject *values = buffer_from((char *)c->values, (Py_ssize_t)size);
         c->values = NULL;
         PyObject *tuple = NULL;
@@ -542,6 +550,7 @@ static PyObject *result(Builder *b) {
         Py_DECREF(cols);
         return PyErr_NoMemory();
     }
+    b->blob = shrunk(b->blob, b->blob_len);
     PyObject *blob = buffer_from(b->blob, (Py_ssize_t)b->blob_len);
     b->blob = NULL;
     if (blob == NULL) {
