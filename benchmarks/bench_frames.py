@@ -8,6 +8,8 @@ Times, on the same bytes and each in its own subprocess (so peak RSS is honest):
   floor gets (read before the clock): the speed comparison;
 * ``ours``: ``activities_frame(list_of_page_files)`` (reading the files is included): the
   memory comparison (no input held in memory);
+* ``ours-pyarrow``: the same with the C parser off (pyarrow's JSON reader, the fallback where
+  ``lsq_analysis._fastjson`` is not built), for comparison;
 * ``pandas``: the usual way, ``json.loads`` + ``pandas.json_normalize`` + a loop for ``Data``.
 
 Then ``activities_frame`` on one page of 1,000 activities (the fetch path's unit).
@@ -119,6 +121,15 @@ def run_ours(folder: Path) -> dict:
     return _time_activities_frame(_page_files(folder))
 
 
+def run_ours_pyarrow(folder: Path) -> dict:
+    """``activities_frame`` of the page files with the C parser off: pyarrow's reader, the
+    fallback where the C parser is not built (for comparison)."""
+    import lsq_analysis.frames as frames
+
+    frames.USE_C_PARSER = False
+    return _time_activities_frame(_page_files(folder))
+
+
 def run_ours_bytes(folder: Path) -> dict:
     """``activities_frame`` of the very bytes the floor gets (read before the clock, like it)."""
     return _time_activities_frame([p.read_bytes() for p in _page_files(folder)])
@@ -169,6 +180,7 @@ WAYS = {
     "polars-floor": run_polars_floor,
     "ours": run_ours,
     "ours-bytes": run_ours_bytes,
+    "ours-pyarrow": run_ours_pyarrow,
     "pandas": run_pandas,
 }
 
@@ -244,7 +256,7 @@ def main() -> int:
         )
     size = sum(p.stat().st_size for p in _page_files(folder))
     n_pages = len(_page_files(folder))
-    ways = ["floor", "ours-bytes", "ours"]
+    ways = ["floor", "ours-bytes", "ours", "ours-pyarrow"]
     if args.polars_floor:
         ways.insert(1, "polars-floor")
     if not args.skip_pandas:

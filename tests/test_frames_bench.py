@@ -29,7 +29,13 @@ def test_bench_frames_small_run(tmp_path: Path) -> None:
     assert out.returncode in (0, 1), out.stderr[-2000:]  # 1: a target failed (small input)
     text = out.stdout
     assert "generated 3,000 activities" in text
-    for way in ("| floor |", "| ours |", "| pandas |", "| one 1,000-activity page |"):
+    for way in (
+        "| floor |",
+        "| ours |",
+        "| ours-pyarrow |",
+        "| pandas |",
+        "| one 1,000-activity page |",
+    ):
         assert way in text
     assert "one page under 50 ms" in text and "faster than pandas" in text
     assert len(list((tmp_path / "pages").glob("page-*.json"))) >= 10
