@@ -275,11 +275,9 @@ static int read_data(Builder *b, size_t row, yyjson_val *data) {
         size_t j, jmax;
         yyjson_val *k, *v;
         yyjson_obj_foreach(item, j, jmax, k, v) {
-            const char *name = yyjson_get_str(k);
-            size_t n = yyjson_get_len(k);
-            if (n == 3 && memcmp(name, "Key", 3) == 0 && key == NULL) {
+            if (yyjson_equals_str(k, "Key") && key == NULL) {
                 key = v;
-            } else if (n == 5 && memcmp(name, "Value", 5) == 0 && value == NULL) {
+            } else if (yyjson_equals_str(k, "Value") && value == NULL) {
                 value = v;
             } else {
                 FAIL(1);
@@ -302,20 +300,41 @@ static int read_data(Builder *b, size_t row, yyjson_val *data) {
     return 0;
 }
 
+/* The column of a key met for the first time in this row; NULL, with b->failed set, when out
+   of memory or when the row already had that key. */
+static Column *first_in_row(Builder *b, int ns, const char *key, size_t n, int kind,
+                            size_t row) {
+    Column *c = column(b, ns, key, n, kind);
+    if (c == NULL) {
+        b->failed = 2;
+        return NULL;
+    }
+    if ((size_t)c->last_row == row) {
+        b->failed = 1; /* a key twice */
+        return NULL;
+    }
+    c->last_row = (int64_t)row;
+    return c;
+}
+
+/* first_in_row for an object key as yyjson read it. A key holding NUL is refused: pyarrow's
+   reader cuts the name there, and the two parsers must agree. */
+static Column *key_column(Builder *b, int ns, yyjson_val *key, int kind, size_t row) {
+    if (has_nul(yyjson_get_str(key), yyjson_get_len(key))) {
+        b->failed = 1;
+        return NULL;
+    }
+    return first_in_row(b, ns, yyjson_get_str(key), yyjson_get_len(key), kind, row);
+}
+
 static int read_fields(Builder *b, size_t row, yyjson_val *fields) {
     if (yyjson_is_null(fields)) return 0;
     if (!yyjson_is_obj(fields)) FAIL(1);
     size_t i, max;
     yyjson_val *k, *v;
     yyjson_obj_foreach(fields, i, max, k, v) {
-        const char *name = yyjson_get_str(k);
-        size_t n = yyjson_get_len(k);
-        if (has_nul(name, n)) FAIL(1);
-        Column *c = column(b, NS_FIELDS, name, n, K_TEXT);
-        if (c == NULL) FAIL(2);
-        if ((size_t)c->last_row == row) FAIL(1); /* a key twice */
-        c->last_row = (int64_t)row;
-        if (text_or_null(b, c, row, v) < 0) return -1;
+        Column *c = key_column(b, NS_FIELDS, k, K_TEXT, row);
+        if (c == NULL || text_or_null(b, c, row, v) < 0) return -1;
     }
     return 0;
 }
@@ -332,31 +351,17 @@ static int read_activity(Builder *b, const Keys *keys, yyjson_val *act, yyjson_v
     size_t i, max;
     yyjson_val *k, *v;
     yyjson_obj_foreach(act, i, max, k, v) {
-        const char *name = yyjson_get_str(k);
-        size_t n = yyjson_get_len(k);
-        if (has_nul(name, n)) FAIL(1);
-        if (n == 4 && memcmp(name, "Data", 4) == 0) {
-            Column *seen = column(b, NS_MARK, "Data", 4, K_TEXT); /* "Data" seen */
-            if (seen == NULL) FAIL(2);
-            if ((size_t)seen->last_row == row) FAIL(1);
-            seen->last_row = (int64_t)row;
-            if (read_data(b, row, v) < 0) return -1;
+        int is_data = yyjson_equals_str(k, "Data");
+        if (is_data || yyjson_equals_str(k, "ActivityFields")) {
+            /* a marker column notes that this row had the key (a second one is refused) */
+            if (key_column(b, NS_MARK, k, K_TEXT, row) == NULL) return -1;
+            if ((is_data ? read_data(b, row, v) : read_fields(b, row, v)) < 0) return -1;
             continue;
         }
-        if (n == 14 && memcmp(name, "ActivityFields", 14) == 0) {
-            Column *seen = column(b, NS_MARK, "ActivityFields", 14, K_TEXT);
-            if (seen == NULL) FAIL(2);
-            if ((size_t)seen->last_row == row) FAIL(1);
-            seen->last_row = (int64_t)row;
-            if (read_fields(b, row, v) < 0) return -1;
-            continue;
-        }
-        if (n == keys->lead_key_len && memcmp(name, keys->lead_key, n) == 0) FAIL(1);
-        int kind = kind_of(keys, name, n);
-        Column *c = column(b, NS_TOP, name, n, kind);
-        if (c == NULL) FAIL(2);
-        if ((size_t)c->last_row == row) FAIL(1); /* a key twice */
-        c->last_row = (int64_t)row;
+        if (yyjson_equals_strn(k, keys->lead_key, keys->lead_key_len)) FAIL(1);
+        int kind = kind_of(keys, yyjson_get_str(k), yyjson_get_len(k));
+        Column *c = key_column(b, NS_TOP, k, kind, row);
+        if (c == NULL) return -1;
         if (yyjson_is_null(v)) continue;
         switch (kind) {
         case K_TEXT:
@@ -413,12 +418,10 @@ static int read_line(Builder *b, const Keys *keys, const char *s, size_t n, int 
         size_t i, max;
         yyjson_val *k, *v;
         yyjson_obj_foreach(root, i, max, k, v) {
-            const char *name = yyjson_get_str(k);
-            size_t len = yyjson_get_len(k);
-            if (len == 18 && memcmp(name, "ProspectActivities", 18) == 0) {
+            if (yyjson_equals_str(k, "ProspectActivities")) {
                 if (acts != NULL) rc = -1;
                 acts = v;
-            } else if (len == keys->lead_key_len && memcmp(name, keys->lead_key, len) == 0) {
+            } else if (yyjson_equals_strn(k, keys->lead_key, keys->lead_key_len)) {
                 if (lead != NULL) rc = -1;
                 lead = v;
             }
@@ -560,7 +563,7 @@ static PyObject *result(Builder *b) {
     return Py_BuildValue("(nNN)", (Py_ssize_t)b->rows, blob, cols);
 }
 
-static PyObject *parse(PyObject *self, PyObject *args) {
+static PyObject *parse(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_buffer input;
     int pages;
     PyObject *sets[3];
