@@ -467,8 +467,7 @@ static void pack_bools(uint8_t *values, size_t rows) {
 
 static size_t count_nulls(const uint8_t *validity, size_t rows) {
     size_t set = 0;
-    for (size_t i = 0; i < rows / 8; i++) set += (size_t)__builtin_popcount(validity[i]);
-    for (size_t i = rows / 8 * 8; i < rows; i++) set += (validity[i >> 3] >> (i & 7)) & 1;
+    for (size_t i = 0; i < rows; i++) set += (validity[i >> 3] >> (i & 7)) & 1;
     return rows - set;
 }
 
