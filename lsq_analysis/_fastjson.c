@@ -195,9 +195,17 @@ static void set_valid(Column *c, size_t row) {
     c->validity[row >> 3] |= (uint8_t)(1u << (row & 7));
 }
 
+#define FAIL(code)         \
+    do {                   \
+        b->failed = (code); \
+        return -1;         \
+    } while (0)
+
+/* One string into a string-view column; -1 with b->failed set (1: more text than one chunk's
+   32-bit offsets can address, which pyarrow's reader then gets; 2: out of memory). */
 static int put_text(Builder *b, Column *c, size_t row, const char *s, size_t n) {
     uint8_t *view = c->values + row * 16;
-    if (n > INT32_MAX) return -1;
+    if (n > INT32_MAX) FAIL(1);
     int32_t len = (int32_t)n;
     memcpy(view, &len, 4);
     if (n <= 12) {
@@ -207,12 +215,12 @@ static int put_text(Builder *b, Column *c, size_t row, const char *s, size_t n) 
         if (c->prev_len == len && memcmp(b->blob + c->prev_off, s, n) == 0) {
             off = c->prev_off; /* the same text as the row before (a lead id): stored once */
         } else {
-            if (b->blob_len + n > INT32_MAX) return -1;
+            if (b->blob_len + n > INT32_MAX) FAIL(1);
             if (b->blob_len + n > b->blob_cap) {
                 size_t cap = b->blob_cap ? b->blob_cap * 2 : 1 << 20;
                 while (cap < b->blob_len + n) cap *= 2;
                 char *blob = realloc(b->blob, cap);
-                if (blob == NULL) return -1;
+                if (blob == NULL) FAIL(2);
                 b->blob = blob;
                 b->blob_cap = cap;
             }
@@ -249,17 +257,10 @@ static int kind_of(const Keys *k, const char *key, size_t n) {
     return K_TEXT;
 }
 
-#define FAIL(code)         \
-    do {                   \
-        b->failed = (code); \
-        return -1;         \
-    } while (0)
-
 static int text_or_null(Builder *b, Column *c, size_t row, yyjson_val *v) {
     if (yyjson_is_null(v)) return 0;
     if (!yyjson_is_str(v)) FAIL(1);
-    if (put_text(b, c, row, yyjson_get_str(v), yyjson_get_len(v)) < 0) FAIL(2);
-    return 0;
+    return put_text(b, c, row, yyjson_get_str(v), yyjson_get_len(v));
 }
 
 static int has_nul(const char *s, size_t n) { return memchr(s, 0, n) != NULL; }
@@ -294,7 +295,7 @@ static int read_data(Builder *b, size_t row, yyjson_val *data) {
         if ((size_t)c->last_row == row) continue; /* the first value of a key wins */
         c->last_row = (int64_t)row;
         if (value != NULL && yyjson_is_str(value) && yyjson_get_len(value) > 0) {
-            if (put_text(b, c, row, yyjson_get_str(value), yyjson_get_len(value)) < 0) FAIL(2);
+            if (put_text(b, c, row, yyjson_get_str(value), yyjson_get_len(value)) < 0) return -1;
         }
     }
     return 0;
