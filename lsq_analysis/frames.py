@@ -716,13 +716,21 @@ class _Parsed:
     as the reader gave them (Data as (row, Key, Value) triples, fields as a struct column) or,
     from the C parser, already as ``data.<Key>``/``fields.<Key>`` columns."""
 
-    def __init__(self, table: pa.Table, has_lead: bool, specials: bool) -> None:
+    def __init__(
+        self,
+        table: pa.Table,
+        has_lead: bool,
+        specials: bool,
+        *,
+        data_columns: list[pl.Series] | None = None,
+        field_columns: list[pl.Series] | None = None,
+    ) -> None:
         self.has_lead = has_lead
         self.specials = specials  # the JSON may hold "&" or a backslash: decode checks needed
         self.n = table.num_rows
         self.data: pl.DataFrame | None = None
-        self.data_columns: list[pl.Series] | None = None
-        self.field_columns: list[pl.Series] | None = None
+        self.data_columns = data_columns  # from the C parser: "" already null, not decoded
+        self.field_columns = field_columns
         if "Data" in table.column_names:
             data = table.column("Data")
             data = data.combine_chunks() if data.num_chunks != 1 else data.chunk(0)
@@ -789,10 +797,7 @@ def _c_parsed(kind: str, buf: bytes | bytearray, specials: bool) -> _Parsed | No
     has_lead = _LEAD_KEY in top
     if not top:  # activities with no top-level keys at all: the rows still count
         top[_LEAD_KEY] = pa.nulls(n, pa.string())
-    parsed = _Parsed(pa.table(top), has_lead, specials)
-    parsed.field_columns = fields
-    parsed.data_columns = data
-    return parsed
+    return _Parsed(pa.table(top), has_lead, specials, data_columns=data, field_columns=fields)
 
 
 def _activities_table(
