@@ -1,6 +1,6 @@
 """Build steps pyproject.toml cannot say: the C accelerator and the bundled sample data.
 
-* ``lsq_analysis._fastjson`` (``lsq_analysis/_fastjson.c`` + the vendored yyjson parser in
+* ``lsq_analysis._fastjson`` (``lsq_analysis/frames/_fastjson.c`` + the vendored yyjson parser in
   ``third_party/yyjson``) turns activity JSON into Arrow column buffers for
   ``activities_frame``. It is optional: where it cannot be compiled, the package installs
   without it and ``activities_frame`` reads JSON with pyarrow (same results, slower).
@@ -29,8 +29,8 @@ class BuildWithSamples(build_py):
 setup(
     ext_modules=[
         Extension(
-            "lsq_analysis._fastjson",
-            sources=["lsq_analysis/_fastjson.c", "third_party/yyjson/yyjson.c"],
+            "lsq_analysis.frames._fastjson",
+            sources=["lsq_analysis/frames/_fastjson.c", "third_party/yyjson/yyjson.c"],
             include_dirs=["third_party/yyjson"],
             extra_compile_args=["-O3"],
             optional=True,

@@ -36,7 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from lsq_analysis import ActivityStore, activities_frame, synthetic_activities
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.fetch import run_fetch
 
 LATENCY = (0.1, 0.3)

@@ -27,9 +27,9 @@ _EXPORTS: dict[str, str] = {
     "ResponseFormatError": "errors",
     "ServerError": "errors",
     "StoreError": "errors",
-    "LeadSquaredClient": "client",
-    "validate_lead_id": "client",
-    "FakeLeadSquared": "fake_server",
+    "LeadSquaredClient": "api.client",
+    "validate_lead_id": "api.client",
+    "FakeLeadSquared": "api.fake.server",
     "fetch_activities": "fetch",
     "ActivityStore": "store",
     "activities_frame": "frames",
@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "sessions": "analysis",
     "time_to_event": "analysis",
     "transitions": "analysis",
+    "filter_activities": "vocabulary",
     "activity_heatmap": "charts",
     "event_colors": "charts",
     "event_mix": "charts",
@@ -80,6 +81,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         time_to_event,
         transitions,
     )
+    from .api.client import (
+        LeadSquaredClient,
+        validate_lead_id,
+    )
+    from .api.fake.server import (
+        FakeLeadSquared,
+    )
     from .charts import (
         activity_heatmap,
         event_colors,
@@ -88,10 +96,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         score_chart,
         timeline,
         transition_chart,
-    )
-    from .client import (
-        LeadSquaredClient,
-        validate_lead_id,
     )
     from .errors import (
         AuthenticationError,
@@ -104,9 +108,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         ResponseFormatError,
         ServerError,
         StoreError,
-    )
-    from .fake_server import (
-        FakeLeadSquared,
     )
     from .fetch import (
         fetch_activities,
@@ -128,6 +129,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
     from .store import (
         ActivityStore,
     )
+    from .vocabulary import filter_activities
     from .widgets import (
         DateRangePicker,
         EventPicker,
@@ -186,6 +188,7 @@ __all__ = [
     "explore",
     "fetch_activities",
     "fields_long",
+    "filter_activities",
     "funnel",
     "funnel_chart",
     "gaps",

@@ -336,7 +336,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     from .fetch import _failure_message, run_fetch
 
     try:
-        from .client import LeadSquaredClient
+        from .api.client import LeadSquaredClient
 
         options: dict[str, object] = {}
         if args.rate_limit is not None:
@@ -470,7 +470,7 @@ def add_fake_server_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def fake_server_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis fake-server`` until Ctrl-C; returns the exit status."""
-    from .fake_server import FakeLeadSquared
+    from .api.fake.server import FakeLeadSquared
 
     try:
         fake = FakeLeadSquared(

@@ -34,7 +34,7 @@ from .errors import (
     ServerError,
     StoreError,
 )
-from .store import (
+from .store.core import (
     ActivityStore,
     LeadRecord,
     _as_max_age,
@@ -45,7 +45,7 @@ from .store import (
 )
 
 if TYPE_CHECKING:
-    from .client import LeadSquaredClient
+    from .api.client import LeadSquaredClient
 
 __all__ = ["FetchResult", "FetchWarning", "fetch_activities", "run_fetch"]
 
@@ -148,7 +148,7 @@ def _failures_frame(failures: dict[str, BaseException]) -> pl.DataFrame:
 
 def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
     """GUIDs in the order given, each once; the number of duplicates dropped."""
-    from .client import validate_lead_id
+    from .api.client import validate_lead_id
 
     if isinstance(lead_ids, str):
         lead_ids = [lead_ids]
@@ -213,7 +213,7 @@ class _LeadOutcome:
 
 
 def _expand(activities: Sequence[dict[str, Any]] | pl.Series, lead: str) -> pl.DataFrame:
-    from .frames import activities_frame
+    from .frames.core import activities_frame
 
     frame = activities_frame(activities if isinstance(activities, pl.Series) else list(activities))
     if frame.height and frame["lead_id"].null_count():
@@ -397,7 +397,7 @@ def run_fetch(
     if store is not None and not isinstance(store, ActivityStore):
         store = ActivityStore(store)
     if client is None:
-        from .client import LeadSquaredClient
+        from .api.client import LeadSquaredClient
 
         client = LeadSquaredClient()
     calls0, retries0, limited0 = _stats(client)

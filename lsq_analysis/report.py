@@ -105,7 +105,7 @@ def _fmt(value: object) -> str:
 
 def _names(df: pl.DataFrame) -> dict[str, str]:
     """Lead id -> "Name (e-mail)" when the data holds them, for headings."""
-    from .widgets import lead_index
+    from .widgets.core import lead_index
 
     names = {}
     for row in lead_index(df).iter_rows(named=True):
@@ -169,8 +169,8 @@ def write_report(
     """
     import polars as pl
 
-    from .analysis import lead_summary
-    from .charts import event_colors, score_chart, timeline
+    from .analysis.core import lead_summary
+    from .charts.core import event_colors, score_chart, timeline
 
     started = time.perf_counter()
     path = Path(path)
@@ -280,7 +280,7 @@ def run_demo(
         >>> run_demo("demo.html", progress=False).leads
         25
     """
-    from .fake_server import FakeLeadSquared
+    from .api.fake.server import FakeLeadSquared
     from .fetch import run_fetch
 
     stream = stream or sys.stdout
@@ -355,8 +355,8 @@ def run_report(
         >>> from lsq_analysis.report import run_report
         >>> run_report(["3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"], "report.html")  # doctest: +SKIP
     """
+    from .api.client import LeadSquaredClient
     from .cli import fallback_path, out_problem
-    from .client import LeadSquaredClient
     from .fetch import run_fetch
 
     problem = out_problem(out, create_parents=True)  # before any call: nothing is lost

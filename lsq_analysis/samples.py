@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import _synthetic
+from .api.fake import synthetic as _synthetic
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def load_sample() -> pl.DataFrame:
 
 @lru_cache(maxsize=1)
 def _sample_frame() -> pl.DataFrame:
-    from .frames import activities_frame
+    from .frames.core import activities_frame
 
     folder = samples_dir()
     files = sorted(p for p in folder.glob("*.json") if p.name != CATALOG_FILE)

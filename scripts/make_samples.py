@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lsq_analysis import _synthetic
+from lsq_analysis.api.fake import synthetic as _synthetic
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "samples"
 SEED = 2025

@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.cli import build_parser, main, read_leads_file
-from lsq_analysis.fake_server import FakeLeadSquared
 from lsq_analysis.samples import synthetic_activities
 from lsq_analysis.store import ActivityStore
 
@@ -243,7 +243,7 @@ def test_fake_server_prints_how_to_use_it_and_stops_on_ctrl_c(tmp_path: Path) ->
         served = (tmp_path / "leads.txt").read_text().split()
         assert len(served) == 25 + 2  # the bundled sample and 2 synthetic leads
 
-        from lsq_analysis.client import LeadSquaredClient
+        from lsq_analysis.api.client import LeadSquaredClient
 
         client = LeadSquaredClient(env["LSQ_HOST"], env["LSQ_ACCESS_KEY"], env["LSQ_SECRET_KEY"])
         assert len(client.get_lead_activities(served[0])) > 0

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from lsq_analysis.client import LeadSquaredClient, validate_lead_id
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.client import LeadSquaredClient, validate_lead_id
+from lsq_analysis.api.fake.server import FakeLeadSquared
 
 
 def make_leads(*sizes: int, seed: int = 0) -> dict[str, list[dict]]:

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lsq_analysis.client import LeadSquaredClient
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.client import LeadSquaredClient
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.samples import synthetic_activities
 
 

@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lsq_analysis.client import LeadSquaredClient
+from lsq_analysis.api.client import LeadSquaredClient
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.errors import (
     AuthenticationError,
     BadRequestError,
@@ -30,7 +31,6 @@ from lsq_analysis.errors import (
     ResponseFormatError,
     ServerError,
 )
-from lsq_analysis.fake_server import FakeLeadSquared
 
 ACCESS = "u$rTESTACCESSKEYcanary7"
 SECRET = "TESTSECRET$canary9secret"

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lsq_analysis._ratelimit import SlidingWindowLimiter
-from lsq_analysis.client import LeadSquaredClient
+from lsq_analysis.api.client import LeadSquaredClient
+from lsq_analysis.api.fake.server import FakeLeadSquared, FakeServerStats
+from lsq_analysis.api.ratelimit import SlidingWindowLimiter
 from lsq_analysis.errors import RateLimitError
-from lsq_analysis.fake_server import FakeLeadSquared, FakeServerStats
 
 FAST = {"backoff": (0.01, 0.05), "timeout": 2.0}
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from lsq_analysis.fake_server import (
+from lsq_analysis.api.fake.server import (
     ACTIVITY_TYPES_PATH,
     RETRIEVE_PATH,
     USER_PATH,

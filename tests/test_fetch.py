@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.errors import AuthenticationError, FetchError
-from lsq_analysis.fake_server import FakeLeadSquared
 from lsq_analysis.fetch import FetchWarning, fetch_activities, run_fetch
 from lsq_analysis.samples import synthetic_activities
 from lsq_analysis.store import ActivityStore
@@ -154,7 +154,7 @@ def test_bad_input_is_refused_before_any_call() -> None:
 def test_wrong_keys_stop_the_run_with_the_authentication_error() -> None:
     leads = _leads(5, seed=6)
     with FakeLeadSquared(leads, rate_limit=None) as fake:
-        from lsq_analysis.client import LeadSquaredClient
+        from lsq_analysis.api.client import LeadSquaredClient
 
         client = LeadSquaredClient(fake.url, "u$rTESTACCESSKEYwrong", "TESTSECRET$wrong")
         with pytest.raises(AuthenticationError):

@@ -35,7 +35,7 @@ def _modules_after(statement: str) -> set[str]:
     [
         ("import lsq_analysis.frames", {"plotly", "ipywidgets", "requests"}),
         ("import lsq_analysis.analysis", {"plotly", "ipywidgets", "requests"}),
-        ("import lsq_analysis.client", {"plotly", "ipywidgets", "lsq_analysis.frames"}),
+        ("import lsq_analysis.api.client", {"plotly", "ipywidgets", "lsq_analysis.frames"}),
         ("import lsq_analysis.charts", {"ipywidgets", "requests"}),
         ("import lsq_analysis.cli", {"plotly", "ipywidgets"}),
     ],

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsq_analysis._paging import PagingError, PagingFacts, iter_lead_pages
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.fake.server import FakeLeadSquared
+from lsq_analysis.api.paging import PagingError, PagingFacts, iter_lead_pages
 
 
 def rows_for(lead: int, size: int) -> list[dict]:

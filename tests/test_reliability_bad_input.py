@@ -21,8 +21,9 @@ import polars as pl
 import pytest
 
 import lsq_analysis as lsq
+from lsq_analysis.api.client import LeadSquaredClient
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.cli import main as cli_main
-from lsq_analysis.client import LeadSquaredClient
 from lsq_analysis.errors import (
     AuthenticationError,
     BadRequestError,
@@ -34,7 +35,6 @@ from lsq_analysis.errors import (
     ServerError,
     StoreError,
 )
-from lsq_analysis.fake_server import FakeLeadSquared
 from lsq_analysis.fetch import FetchWarning, fetch_activities, run_fetch
 from lsq_analysis.samples import synthetic_activities
 from lsq_analysis.store import ActivityStore

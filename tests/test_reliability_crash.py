@@ -25,7 +25,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.samples import synthetic_activities
 from lsq_analysis.store import ActivityStore
 

@@ -31,11 +31,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from lsq_analysis import fake_server
-from lsq_analysis.client import LeadSquaredClient
+from lsq_analysis.api.client import LeadSquaredClient
+from lsq_analysis.api.fake import server as fake_server
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.config import resolve_settings
 from lsq_analysis.errors import FetchError, LeadSquaredError
-from lsq_analysis.fake_server import FakeLeadSquared
 from lsq_analysis.fetch import fetch_activities
 from lsq_analysis.samples import synthetic_activities
 

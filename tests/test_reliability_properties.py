@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from lsq_analysis._paging import PagingFacts, iter_lead_pages
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.fake.server import FakeLeadSquared
+from lsq_analysis.api.paging import PagingFacts, iter_lead_pages
 from lsq_analysis.fetch import fetch_activities
 from lsq_analysis.frames import activities_frame, drop_duplicate_activities
 

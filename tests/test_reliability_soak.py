@@ -18,7 +18,7 @@ import orjson
 import polars as pl
 import pytest
 
-from lsq_analysis.fake_server import FakeLeadSquared
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.fetch import run_fetch
 from lsq_analysis.samples import synthetic_activities
 from lsq_analysis.store import ActivityStore

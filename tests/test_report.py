@@ -7,8 +7,8 @@ import re
 import pytest
 
 from lsq_analysis import load_sample
+from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.cli import main
-from lsq_analysis.fake_server import FakeLeadSquared
 from lsq_analysis.report import write_report
 
 PLOTLY_JS_BANNER = re.compile(r"plotly\.js v\d")

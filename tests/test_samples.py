@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from lsq_analysis import _synthetic
+from lsq_analysis.api.fake import synthetic as _synthetic
 from lsq_analysis.samples import (
     sample_activity_types,
     sample_responses,

@@ -296,7 +296,7 @@ def test_explorer_dates_and_several_leads(frame):
 
 
 def test_lead_picker_fetches_a_typed_lead_id_and_the_explorer_shows_it():
-    from lsq_analysis.fake_server import FakeLeadSquared
+    from lsq_analysis.api.fake.server import FakeLeadSquared
     from lsq_analysis.frames import activities_frame
 
     with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0)) as fake:
@@ -335,7 +335,7 @@ def test_lead_picker_fetches_a_typed_lead_id_and_the_explorer_shows_it():
 
 
 def test_lead_picker_fetches_in_the_background_and_says_so():
-    from lsq_analysis.fake_server import FakeLeadSquared
+    from lsq_analysis.api.fake.server import FakeLeadSquared
 
     with FakeLeadSquared(max_page_size=50, rate_limit=None, latency=(0.4, 0.4)) as fake:
         lead, other = list(fake.leads)[:2]
@@ -356,7 +356,7 @@ def test_lead_picker_fetches_in_the_background_and_says_so():
 
 
 def test_lead_picker_background_failure_is_shown_not_lost():
-    from lsq_analysis.client import LeadSquaredClient
+    from lsq_analysis.api.client import LeadSquaredClient
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -373,7 +373,7 @@ def test_lead_picker_background_failure_is_shown_not_lost():
 
 
 def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
-    from lsq_analysis.fake_server import FakeLeadSquared
+    from lsq_analysis.api.fake.server import FakeLeadSquared
     from lsq_analysis.fetch import fetch_activities
     from lsq_analysis.store import ActivityStore
 

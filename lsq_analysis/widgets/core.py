@@ -177,7 +177,7 @@ def event_type_counts(df: pl.DataFrame) -> pl.DataFrame:
         >>> counts.columns
         ['event_code', 'event_name', 'activities']
     """
-    from .analysis import event_labels
+    from ..analysis.core import event_labels
 
     counts = df.group_by("event_code").agg(pl.len().cast(pl.Int64).alias("activities"))
     return (
@@ -386,7 +386,7 @@ def _source_frame(source: object) -> pl.DataFrame | None:
 
 
 def _empty_frame() -> pl.DataFrame:
-    from .frames import CORE_SCHEMA
+    from ..frames.core import CORE_SCHEMA
 
     return pl.DataFrame(schema=CORE_SCHEMA)
 
@@ -536,7 +536,7 @@ class LeadPicker(W.VBox):
     def _on_search(self, change: dict) -> None:
         query = change["new"].strip()
         if self.client is not None and query and query.lower() not in self._known_ids():
-            from .client import validate_lead_id
+            from ..api.client import validate_lead_id
 
             try:
                 lead_id = validate_lead_id(query)
@@ -643,8 +643,8 @@ class LeadPicker(W.VBox):
             >>> picker = LeadPicker(client=client)  # doctest: +SKIP
             >>> picker.fetch(["6f1c1d2e-..."]).height  # doctest: +SKIP
         """
-        from .errors import LeadSquaredError
-        from .fetch import fetch_activities
+        from ..errors import LeadSquaredError
+        from ..fetch import fetch_activities
 
         if self.client is None:
             raise ValueError("this LeadPicker has no client to fetch with: pass client=")
@@ -904,7 +904,7 @@ def _apply_figure(
 
 
 def _event_colors(df: pl.DataFrame) -> dict[str, str]:
-    from .charts import event_colors
+    from ..charts.core import event_colors
 
     return event_colors(df)
 
@@ -967,7 +967,7 @@ def timeline_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
         >>> timeline_points(df.head(3)).columns[:3]
         ['lead_id', 'event_code', 'time']
     """
-    from .charts import _iso
+    from ..charts.core import _iso
 
     return activities.sort("created_on", nulls_last=True).select(
         "lead_id",
@@ -993,8 +993,8 @@ def score_points(activities: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
         >>> score_points(lsq.load_sample().head(5))["cumulative_score"].is_sorted()
         True
     """
-    from .analysis import score_over_time
-    from .charts import _iso
+    from ..analysis.core import score_over_time
+    from ..charts.core import _iso
 
     if activities.is_empty():
         return pl.DataFrame(
@@ -1124,7 +1124,7 @@ class Explorer(W.VBox):
 
     def _build_pools(self) -> None:
         """Shape both figures for fast redraws (styles and layout from the charts module)."""
-        from .charts import score_chart, timeline
+        from ..charts.core import score_chart, timeline
 
         frame = self._partition.frame
         one_per_type = frame.filter(pl.col("created_on").is_not_null()).unique(
@@ -1189,7 +1189,7 @@ class Explorer(W.VBox):
             self._draw_timeline(activities, points)
             self._draw_scores(scores)
         else:
-            from .charts import score_chart, timeline
+            from ..charts.core import score_chart, timeline
 
             one_lead = activities["lead_id"].n_unique() == 1
             figure = timeline(
@@ -1213,7 +1213,7 @@ class Explorer(W.VBox):
         self._show(activities, time.perf_counter() - started)
 
     def _draw_timeline(self, activities: pl.DataFrame, points: pl.DataFrame) -> None:
-        from .charts import _timeline_height
+        from ..charts.core import _timeline_height
 
         widget = self.figures["timeline"]
         parts = points.partition_by("event_code", as_dict=True) if points.height else {}

@@ -36,10 +36,8 @@ import requests
 import tenacity
 import urllib3
 
-from ._paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
-from ._ratelimit import SlidingWindowLimiter
-from .config import mask, resolve_settings
-from .errors import (
+from ..config import mask, resolve_settings
+from ..errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -49,6 +47,8 @@ from .errors import (
     ResponseFormatError,
     ServerError,
 )
+from .paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
+from .ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
     import polars as pl
@@ -381,7 +381,7 @@ class LeadSquaredClient:
             >>> client.get_activity_types().columns[:2]
             ['activity_event', 'activity_event_name']
         """
-        from .frames import activity_types_frame
+        from ..frames.core import activity_types_frame
 
         return activity_types_frame(self.get_activity_types_raw())
 

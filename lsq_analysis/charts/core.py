@@ -57,8 +57,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from . import analysis
-from .analysis import (
+from ..analysis import core as analysis
+from ..analysis.core import (
     DurationLike,
     Event,
     Events,

@@ -63,7 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from .errors import ResponseFormatError
+from ..errors import ResponseFormatError
 
 __all__ = [
     "CORE_SCHEMA",

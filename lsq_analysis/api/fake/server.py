@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 if TYPE_CHECKING:
-    from .client import LeadSquaredClient
+    from ..client import LeadSquaredClient
 
 __all__ = [
     "ACTIVITY_TYPES_PATH",
@@ -381,7 +381,7 @@ class FakeLeadSquared:
             >>> with FakeLeadSquared(synthetic=3) as fake:
             ...     activities = fake.client(timeout=5).get_lead_activities(next(iter(fake.leads)))
         """
-        from .client import LeadSquaredClient
+        from ..client import LeadSquaredClient
 
         calls, seconds = self.rate_limit if self.rate_limit is not None else (1_000_000, 1.0)
         options.setdefault("max_calls", calls)
@@ -495,7 +495,7 @@ class FakeLeadSquared:
         """
         if self._activity_types is None:
             try:
-                from . import samples
+                from ... import samples
             except ImportError:
                 self._activity_types = []
             else:
@@ -546,7 +546,7 @@ def _load_leads(
     loaded: dict[str, list[dict[str, Any]]] = {}
     if leads is None:
         try:
-            from . import samples
+            from ... import samples
         except ImportError:  # the bundled sample is not part of this build
             source: Mapping[str, Any] = {}
         else:
@@ -562,7 +562,7 @@ def _load_leads(
             activities = list(value)
         loaded[str(lead_id).lower()] = activities
     if synthetic:
-        from . import samples
+        from ... import samples
 
         for lead_id, activities in samples.synthetic_activities(synthetic, seed=seed).items():
             loaded[str(lead_id).lower()] = list(activities)

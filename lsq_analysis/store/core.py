@@ -45,7 +45,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from .errors import StoreError
+from ..errors import StoreError
 
 __all__ = [
     "STORE_VERSION",
@@ -311,7 +311,7 @@ class ActivityStore:
         self._clean_tmp()
 
     def _write_marker(self, marker: Path) -> None:
-        from . import __version__
+        from .. import __version__
 
         body = {
             "format": _FORMAT,
@@ -619,7 +619,7 @@ class ActivityStore:
 
     # --------------------------------------------------------- expanded cache
     def _cache_meta(self) -> dict[str, str]:
-        from . import __version__
+        from .. import __version__
 
         return {"lsq_store_version": str(STORE_VERSION), "lsq_analysis_version": __version__}
 
@@ -657,7 +657,7 @@ class ActivityStore:
         self, leads: Sequence[str]
     ) -> tuple[pl.DataFrame, dict[str, LeadRecord], list[str]]:
         """Expand the raw files of some leads; returns the frame, records and lead order."""
-        from .frames import activities_frame
+        from ..frames.core import activities_frame
 
         pieces: list[pl.DataFrame] = []
         lead_col: list[pl.Series] = []
@@ -914,13 +914,13 @@ def _concat(pieces: list[pl.DataFrame]) -> pl.DataFrame:
     """Stack expanded frames whose extra columns differ, in the frames module's column order."""
     pieces = [p for p in pieces if p.width]
     if not pieces:
-        from .frames import activities_frame
+        from ..frames.core import activities_frame
 
         return activities_frame([])
     if len(pieces) == 1:
         return pieces[0]
     out = pl.concat(pieces, how="diagonal_relaxed")
-    from . import frames
+    from ..frames import core as frames
 
     order = getattr(frames, "_column_order", None)
     return out.select(order(out.columns)) if order is not None else out
@@ -928,7 +928,7 @@ def _concat(pieces: list[pl.DataFrame]) -> pl.DataFrame:
 
 def _drop_empty_extras(frame: pl.DataFrame) -> pl.DataFrame:
     """Drop expanded columns that hold nothing in this part of the store (core ones stay)."""
-    from .frames import CORE_SCHEMA
+    from ..frames.core import CORE_SCHEMA
 
     empty = [
         name
