@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsq_analysis import analysis as an
+from lsq_analysis.analysis import core as an
 
 UTC = dt.timezone.utc
 

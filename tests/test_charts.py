@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from lsq_analysis import analysis as an
-from lsq_analysis import charts as ch
+from lsq_analysis.analysis import core as an
+from lsq_analysis.charts import core as ch
 
 UTC = dt.timezone.utc
 CODE_ORDER = [0, 23, 222, 2001, 3011, 12000]

@@ -213,7 +213,7 @@ def test_mapping_key_fills_missing_lead_id() -> None:
 
 
 def test_order_is_kept_across_leads_and_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lsq_analysis.frames as frames
+    import lsq_analysis.frames.core as frames
 
     raw = [
         fixture(n)
@@ -233,7 +233,7 @@ def test_order_is_kept_across_leads_and_chunks(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_series_input_chunked_and_with_raw_newlines(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lsq_analysis.frames as frames
+    import lsq_analysis.frames.core as frames
 
     acts = fixture("system_events.json")["ProspectActivities"]
     pretty = pl.Series([json.dumps(a, indent=2) for a in acts])
@@ -327,7 +327,7 @@ def _timed(fn: object, arg: object) -> float:
 def test_path_lists_of_mixed_files_keep_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
 ) -> None:
-    import lsq_analysis.frames as frames
+    import lsq_analysis.frames.core as frames
 
     monkeypatch.setattr(frames, "CHUNK_BYTES", chunk_bytes)
     names = ["system_events.json", "shared_id_audit_log.json", "long_note.json"]
@@ -350,7 +350,7 @@ def test_path_lists_of_mixed_files_keep_order(
 def test_date_like_keys_are_learned_once_per_call(
     monkeypatch: pytest.MonkeyPatch, frame_parser: str
 ) -> None:
-    import lsq_analysis.frames as frames
+    import lsq_analysis.frames.core as frames
 
     reads: list[int] = []
     real = frames._read_json

@@ -13,11 +13,12 @@ from pathlib import Path
 import orjson
 import polars as pl
 import pytest
+from conftest import require_c_parser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-import lsq_analysis.frames as frames
+import lsq_analysis.frames.core as frames
 from lsq_analysis import activities_frame, sample_responses, synthetic_activities
 
 pytestmark = pytest.mark.filterwarnings(
@@ -28,8 +29,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(autouse=True)
 def _c_parser_built() -> None:
-    if frames._fastjson is None:
-        pytest.fail("lsq_analysis._fastjson is not built: reinstall with a C compiler")
+    require_c_parser()
 
 
 def both_ways(raw: object, monkeypatch: pytest.MonkeyPatch) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from polars.testing import assert_frame_equal
 
-import lsq_analysis.frames as frames
+import lsq_analysis.frames.core as frames
 from lsq_analysis import activities_frame, load_sample
 
 # every test runs with the C parser and with pyarrow's reader (tests/conftest.py)

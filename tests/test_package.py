@@ -66,7 +66,7 @@ def test_a_built_wheel_carries_the_c_parser_and_the_sample(tmp_path: Path) -> No
     (wheel,) = tmp_path.glob("lsq_analysis-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert any(
-        n.startswith("lsq_analysis/_fastjson") and n.endswith((".so", ".pyd")) for n in names
+        n.startswith("lsq_analysis/frames/_fastjson") and n.endswith((".so", ".pyd")) for n in names
     )
     samples = [n for n in names if n.startswith("lsq_analysis/_samples/")]
     assert len(samples) == len(list((repo / "data" / "samples").glob("*.json")))
@@ -76,7 +76,7 @@ def test_a_built_wheel_carries_the_c_parser_and_the_sample(tmp_path: Path) -> No
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = (
-        "import lsq_analysis, lsq_analysis.frames as f;"
+        "import lsq_analysis, lsq_analysis.frames.core as f;"
         f"assert lsq_analysis.__file__.startswith({str(target)!r}), lsq_analysis.__file__;"
         "assert f._fastjson is not None;"
         "print(lsq_analysis.load_sample().height)"

@@ -109,7 +109,7 @@ def test_event_view_catalog_names_sub_keys_on_the_sample() -> None:
 
 def test_event_view_errors_name_the_choices() -> None:
     df = frame("system_events.json")
-    with pytest.raises(ValueError, match=r"known names: .*emailsent"):
+    with pytest.raises(ValueError, match=r"known names: .*EmailSent"):
         event_view(df, "No Such Event")
     with pytest.raises(TypeError):
         event_view(df, 2.5)  # type: ignore[arg-type]

@@ -152,11 +152,17 @@ def test_event_type_counts_lists_audit_log_rows_as_one_type(frame):
     assert counts.schema["event_code"] == pl.Int32
 
 
-def test_select_activities_by_leads_events_and_inclusive_days(frame):
+def test_select_activities_by_leads_events_and_an_exclusive_end(frame):
     picked = select_activities(frame, leads=ASHA, events=[0, 222])
     assert picked["activity_id"].to_list() == ["act-a-2", "act-a-3", "act-a-4", "act-a-6"]
-    days = select_activities(frame, start=dt.date(2025, 3, 4), end=dt.date(2025, 3, 5))
+    names = frame.filter(pl.col("event_code").is_in([0, 222]))["event_name"].unique().to_list()
+    by_name = select_activities(frame, leads=ASHA.upper(), events=names)
+    assert by_name["activity_id"].to_list() == picked["activity_id"].to_list()
+    days = select_activities(frame, start=dt.date(2025, 3, 4), end=dt.date(2025, 3, 6))
     assert days["activity_id"].to_list() == ["act-a-4", "act-a-5", "act-b-2"]
+    one_day = select_activities(frame, start=dt.date(2025, 3, 4), end=dt.date(2025, 3, 5))
+    assert one_day.height < days.height
+    assert one_day["created_on"].max() < dt.datetime(2025, 3, 5, tzinfo=dt.timezone.utc)
     assert select_activities(frame, events=[]).height == 0
     assert select_activities(frame).height == frame.height
 
@@ -393,7 +399,7 @@ def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
 
 
 def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monkeypatch):
-    import lsq_analysis.widgets as widgets
+    import lsq_analysis.widgets.core as widgets
 
     monkeypatch.setattr(widgets, "FAST_POINTS", 5)
     explorer = explore(frame, leads=[ASHA], tz="Asia/Kolkata")  # 6 activities: the charts draw
@@ -411,7 +417,7 @@ def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monke
 
 
 def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatch):
-    import lsq_analysis.widgets as widgets
+    import lsq_analysis.widgets.core as widgets
 
     explorer = explore(frame, leads=[ASHA, BILAL, NONAME])
     axis = explorer.figures["timeline"].layout.yaxis
@@ -438,7 +444,7 @@ def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatc
 
 
 def test_explorer_shows_one_lead_as_a_row_per_event_type(frame, monkeypatch):
-    import lsq_analysis.widgets as widgets
+    import lsq_analysis.widgets.core as widgets
 
     explorer = explore(frame, leads=[ASHA])
     timeline = explorer.figures["timeline"]

@@ -625,7 +625,17 @@ static struct PyModuleDef module = {
     "LeadSquared activity JSON -> Arrow column buffers (the fast path of frames).", -1, methods,
 };
 
+/* The Python side refuses a module whose INTERFACE differs from the one it was written for
+ * (a stale build left by an editable install); raise it with every change to parse(). */
+#define FASTJSON_INTERFACE 2
+
 PyMODINIT_FUNC PyInit__fastjson(void) {
     if (PyType_Ready(&BufferType) < 0) return NULL;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddIntConstant(m, "INTERFACE", FASTJSON_INTERFACE) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -64,6 +64,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from ..errors import ResponseFormatError
+from ..vocabulary import catalog_from_types, event_catalog, resolve_events
 
 __all__ = [
     "CORE_SCHEMA",
@@ -752,10 +753,32 @@ class _Parsed:
 
 # --------------------------------------------------------------------------- the C parser
 
-try:  # built from lsq_analysis/_fastjson.c where a C compiler was at hand (see setup.py)
-    from . import _fastjson
-except ImportError:  # pragma: no cover - pyarrow's reader then reads every chunk
-    _fastjson = None  # type: ignore[assignment]
+#: The interface of ``_fastjson.parse`` this module is written for (``INTERFACE`` in the C).
+C_PARSER_INTERFACE = 2
+
+
+def _load_c_parser() -> Any:
+    """The compiled parser, or None: not built, turned off, or built from older source."""
+    if os.environ.get("LSQ_ANALYSIS_PARSER", "").strip().lower() == "pyarrow":
+        return None
+    try:  # built from lsq_analysis/frames/_fastjson.c where a C compiler was at hand
+        from . import _fastjson as module
+    except ImportError:  # pragma: no cover - pyarrow's reader then reads every chunk
+        return None
+    found = getattr(module, "INTERFACE", None)
+    if found != C_PARSER_INTERFACE:
+        warnings.warn(
+            f"lsq_analysis: the compiled JSON parser is stale (interface {found}, this code "
+            f"needs {C_PARSER_INTERFACE}); reading with pyarrow instead. Reinstall the package "
+            "(pip install -e .) to rebuild it.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return module
+
+
+_fastjson = _load_c_parser()
 
 #: Read chunks with the C parser when it is built (tests turn it off to compare the paths).
 USE_C_PARSER = True
@@ -1403,36 +1426,11 @@ def _typed(s: pl.Series) -> pl.Series:
 
 
 def _event_code(df: pl.DataFrame, event: int | str, types: Any) -> int:
-    if isinstance(event, bool):
-        raise TypeError("event must be an event code (int) or an event name (str)")
-    if isinstance(event, int):
-        return event
-    if not isinstance(event, str):
+    if not isinstance(event, (int, str)) or isinstance(event, bool):
         raise TypeError(f"event must be an event code (int) or name (str), got {event!r}")
-    text = event.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    if text.casefold() == "logs":
-        return 3011
-    names: dict[str, set[int]] = {}
     catalog = _catalog(types)
-    if catalog is not None:
-        for code, name in catalog.select("event_code", "event_name").iter_rows():
-            if name is not None and code is not None:
-                names.setdefault(name.casefold(), set()).add(code)
-    if not names and "event_name" in df.columns:
-        # EventName alone does not identify a type: audit-log rows carry the changed type's
-        pairs = df.filter(pl.col("event_code") != 3011).select("event_code", "event_name")
-        for code, name in pairs.unique().iter_rows():
-            if name is not None and code is not None:
-                names.setdefault(name.casefold(), set()).add(code)
-    codes = names.get(text.casefold(), set())
-    if len(codes) == 1:
-        return codes.pop()
-    known = ", ".join(sorted({n for n in names}))
-    if not codes:
-        raise ValueError(f"no event type named {event!r}; known names: {known}")
-    raise ValueError(f"event name {event!r} matches several codes {sorted(codes)}: pass a code")
+    book = catalog_from_types(catalog) if catalog is not None else event_catalog(df)
+    return resolve_events(event, book, single=True)[0]
 
 
 def _catalog(types: Any) -> pl.DataFrame | None:

@@ -36,6 +36,8 @@ import plotly.graph_objects as go
 import polars as pl
 import traitlets
 
+from ..vocabulary import Events, Leads, TimeBound, filter_activities
+
 __all__ = [
     "DateRangePicker",
     "EventPicker",
@@ -216,19 +218,22 @@ def _as_tuple(values: object) -> tuple:
 def select_activities(
     df: pl.DataFrame,
     *,
-    leads: str | Iterable[str] | None = None,
-    events: int | Iterable[int] | None = None,
-    start: dt.date | dt.datetime | None = None,
-    end: dt.date | dt.datetime | None = None,
+    leads: Leads = None,
+    events: Events = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
 ) -> pl.DataFrame:
-    """The activities the explorer shows: chosen leads, event codes and days (inclusive).
+    """The activities the explorer shows: the shared filter, oldest first.
+
+    ``events`` takes codes and names alike; ``end`` is exclusive, as everywhere (the explorer
+    passes the midnight after its "to" day, so that day is included).
 
     Args:
         df: The expanded activity frame.
         leads: A lead id or ids; ``None`` keeps every lead.
-        events: An event code or codes; ``None`` keeps every event type.
-        start: First day (UTC) kept, or ``None``.
-        end: Last day (UTC) kept, inclusive, or ``None``.
+        events: Event codes or names; ``None`` keeps every event type.
+        start: Kept from this time or date (UTC), or ``None``.
+        end: Kept before this time or date (UTC), or ``None``.
 
     Returns:
         The matching rows, oldest first.
@@ -236,41 +241,13 @@ def select_activities(
     Example:
         >>> import lsq_analysis as lsq
         >>> df = lsq.load_sample()
-        >>> one = select_activities(df, leads=df["lead_id"][0], events=[0])
+        >>> one = select_activities(df, leads=df["lead_id"][0], events=["Email Opened"])
         >>> set(one["event_code"]) <= {0}
         True
     """
-    if leads is not None:
-        df = df.filter(pl.col("lead_id").is_in(list(_as_tuple(leads))))
-    if events is not None:
-        codes = [int(code) for code in _as_tuple(events)]
-        df = df.filter(pl.col("event_code").is_in(codes))
-    return _filter_days(df, start, end).sort(["created_on", "lead_id"], nulls_last=True)
-
-
-def _day_start(day: dt.date | dt.datetime) -> dt.datetime:
-    if isinstance(day, dt.datetime):
-        return day if day.tzinfo else day.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-
-
-def _filter_days(
-    df: pl.DataFrame, start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None
-) -> pl.DataFrame:
-    if start is not None:
-        df = df.filter(pl.col("created_on") >= _day_start(start))
-    if end is not None:
-        # a date means "up to the end of that day"; a datetime is taken as it is
-        limit = _day_start(end) + (
-            dt.timedelta(0) if isinstance(end, dt.datetime) else dt.timedelta(days=1)
-        )
-        op = (
-            pl.col("created_on") <= limit
-            if isinstance(end, dt.datetime)
-            else pl.col("created_on") < limit
-        )
-        df = df.filter(op)
-    return df
+    return filter_activities(df, leads=leads, events=events, start=start, end=end).sort(
+        ["created_on", "lead_id"], nulls_last=True
+    )
 
 
 def activity_table(df: pl.DataFrame, *, max_rows: int | None = 200) -> pl.DataFrame:
@@ -1149,7 +1126,9 @@ class Explorer(W.VBox):
     # picking ----------------------------------------------------------------------------------
     def _selection(self) -> pl.DataFrame:
         leads = _as_tuple(self.lead_picker.value)
-        start, end = self.date_picker.value
+        start, last_day = self.date_picker.value
+        # the picker's "to" day is included: the window ends at the next midnight
+        end = None if last_day is None else last_day + dt.timedelta(days=1)
         picked = self._partition.leads(leads)
         return select_activities(picked, events=self.event_picker.value, start=start, end=end)
 

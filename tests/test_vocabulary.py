@@ -1,0 +1,99 @@
+"""The one vocabulary: the cases of issue #12 behave the same in every layer that takes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+import lsq_analysis as lsq
+from lsq_analysis import vocabulary as vocab
+from lsq_analysis.widgets.core import select_activities
+
+
+@pytest.fixture(scope="module")
+def sample() -> pl.DataFrame:
+    return lsq.load_sample()
+
+
+def test_event_view_takes_the_audit_log_name_like_the_filter(sample):
+    by_name = lsq.event_view(sample, "Audit log")
+    by_code = lsq.event_view(sample, vocab.LOG_EVENT_CODE)
+    filtered = lsq.filter_activities(sample, events="Audit log")
+    assert by_name.height == by_code.height == filtered.height > 0
+
+
+def test_names_and_codes_give_the_same_rows(sample):
+    names = ["Email Opened", "WhatsApp Message", "audit log"]
+    codes = vocab.resolve_events(names, sample)
+    assert codes == [0, 222, vocab.LOG_EVENT_CODE]
+    for pick in (
+        lambda ev: lsq.filter_activities(sample, events=ev),
+        lambda ev: select_activities(sample, events=ev),
+    ):
+        assert pick(names).height == pick(codes).height > 0
+
+
+def test_end_is_exclusive_in_the_filter_and_in_the_explorer_selection(sample):
+    end = "2025-03-01"
+    a = lsq.filter_activities(sample, end=end)
+    b = select_activities(sample, end=dt.date(2025, 3, 1))
+    assert a.height == b.height
+    limit = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    assert a["created_on"].max() < limit
+    assert sample.filter(pl.col("created_on") >= limit).height > 0
+
+
+def test_a_date_means_midnight_in_tz():
+    assert vocab.to_utc("2025-03-01", "end", tz="Asia/Kolkata") == dt.datetime(
+        2025, 2, 28, 18, 30, tzinfo=dt.timezone.utc
+    )
+    assert vocab.to_utc(dt.date(2025, 3, 1), "end") == dt.datetime(
+        2025, 3, 1, tzinfo=dt.timezone.utc
+    )
+
+
+def test_a_window_whose_start_is_after_its_end_is_refused(sample):
+    with pytest.raises(ValueError, match="must be before end"):
+        lsq.filter_activities(sample, start="2025-03-02", end="2025-03-01")
+
+
+def test_a_wrong_event_name_says_which_names_exist(sample):
+    with pytest.raises(ValueError, match=r"no event type named 'Emial Opened'.*'Email Opened'"):
+        lsq.filter_activities(sample, events="Emial Opened")
+    with pytest.raises(ValueError, match="known names"):
+        lsq.event_view(sample, "Emial Opened")
+
+
+def test_a_name_with_no_catalog_at_hand_is_refused_clearly():
+    with pytest.raises(ValueError, match="no activity-type catalog"):
+        vocab.resolve_events("Email Opened")
+    assert vocab.resolve_events(["21", 2001]) == [21, 2001]
+
+
+def test_lead_ids_are_compared_lower_case(sample):
+    lead = sample["lead_id"][0]
+    assert vocab.lead_id(f" {lead.upper()} ") == lead
+    same = lsq.filter_activities(sample, leads=lead.upper())
+    assert same.height == lsq.filter_activities(sample, leads=lead).height > 0
+    ids, dropped = vocab.lead_ids([lead, lead.upper()])
+    assert ids == [lead] and dropped == 1
+    with pytest.raises(ValueError, match=r"1 of 3 lead ids are not GUIDs: 'nope'"):
+        vocab.lead_ids([lead, "nope", sample["lead_id"][-1]])
+
+
+def test_the_filter_takes_a_lazy_frame(sample):
+    lazy = vocab.filtered(sample.lazy(), events="Audit log", end="2025-03-01")
+    assert isinstance(lazy, pl.LazyFrame)
+    assert (
+        lazy.collect().height
+        == lsq.filter_activities(sample, events="Audit log", end="2025-03-01").height
+    )
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(vocab, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 20 and result.failed == 0
