@@ -306,9 +306,9 @@ def _fetch_lead(
         record = store.write_lead(lead, rows, fetched_at=fetched_at)  # type: ignore[union-attr]
         return _LeadOutcome(lead, _expand(rows["activity"], lead), record)
     frames = pages.frames
-    # No frames.drop_duplicate_activities here: exact duplicates are gone already (compared
-    # as whole rows), and its key (Id, EventCode, ModifiedOn, CreatedOn) also matches
-    # distinct audit-log rows of one activity logged in the same second.
+    # No frames.drop_duplicate_activities here: exact duplicates (whole activities equal) are
+    # gone already, and distinct audit-log rows of one activity logged in the same second
+    # share Id, EventCode and both times, so nothing looser than whole rows may be dropped.
     frame = _concat(frames) if frames else _expand([], lead)
     record = (
         store.write_lead(lead, pages.activities, fetched_at=fetched_at)

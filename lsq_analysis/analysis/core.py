@@ -849,7 +849,7 @@ def sessions(
         True
     """
     pause = _to_timedelta(gap, "gap")
-    # collected first: the sorted frame makes the rest cheap (lazily it was 5x slower)
+    # collected first: the sorted frame makes the rest cheap (lazily it was slower)
     base = _prepared(df, "sessions", ["activity_score"], leads, events, start, end).collect().lazy()
     lead_starts = (pl.col("lead_id") != pl.col("lead_id").shift(1)).fill_null(True)
     pause_before = (pl.col("created_on") - pl.col("created_on").shift(1)) > pause

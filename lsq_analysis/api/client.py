@@ -379,7 +379,7 @@ class LeadSquaredClient:
 
         Example:
             >>> client.get_activity_types().columns[:2]
-            ['activity_event', 'activity_event_name']
+            ['event_code', 'event_name']
         """
         from ..frames.core import activity_types_frame
 

@@ -233,7 +233,7 @@ def _aggregate(
     keyed = frame.select(
         *ids,
         pl.col("created_on").dt.convert_time_zone(tz),
-        # a 64-bit hash names each combination of ids: 20x cheaper than ranking strings, and
+        # a 64-bit hash names each combination of ids: cheaper than ranking strings, and
         # a collision needs ~4 billion distinct combinations to become likely
         pl.struct(ids).hash().alias("_group"),
     ).with_columns(pl.col("created_on").dt.replace_time_zone(None).alias("_wall"))

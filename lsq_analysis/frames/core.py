@@ -130,7 +130,7 @@ _ID_COLUMNS = frozenset({"lead_id", "activity_id", "session_id"})
 _LEAD_KEY = "__lsq_lead__"  # carries a mapping's lead id through the parser
 
 # Strings declared to the reader as views: polars takes those over as they are (plain Arrow
-# strings would be converted, about 0.3 s of CPU per million activities)
+# strings would be converted; benchmarks/README.md has the cost)
 _TEXT = pa.string_view()
 _TEXTS = (pa.string(), _TEXT)
 _DATA_TYPE = pa.list_(pa.struct([("Key", _TEXT), ("Value", _TEXT)]))
@@ -157,7 +157,7 @@ CHUNK_BYTES = 48 * 1024 * 1024
 #: Parse the next chunk in a background thread while this one is expanded.
 PIPELINE = True
 # The JSON reader's buffers come from the C allocator, which hands large freed blocks back to
-# the system at once (pyarrow's default pool keeps them): about 40 MB less peak memory at 1M.
+# the system at once (pyarrow's default pool keeps them), which lowers peak memory.
 _POOL = pa.system_memory_pool()
 _BLOCK_BYTES = 4 * 1024 * 1024  # pyarrow block size: the unit of its threads' work
 _ZERO_DATE_YEAR = 1  # .NET DateTime.MinValue (0001-01-01 00:00:00) means "unknown"
