@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .errors import LeadSquaredError
 from .report import add_demo_parser, add_report_parser
+from .vocabulary import is_lead_id
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "read_leads_file"]
 
@@ -43,9 +44,6 @@ EXIT_LEADS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-_GUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 _LEAD_COLUMNS = ("lead_id", "leadid", "prospectid", "prospect_id", "relatedprospectid", "id")
 
 
@@ -117,7 +115,7 @@ def read_leads_file(path: str | os.PathLike[str]) -> list[str]:
     rows = [row for row in csv.reader(io.StringIO("\n".join(lines)), dialect) if row]
     header = [cell.strip().lower() for cell in rows[0]]
     column = next((header.index(name) for name in _LEAD_COLUMNS if name in header), 0)
-    body = rows[1:] if not _GUID_RE.match(rows[0][column].strip()) else rows
+    body = rows[1:] if not is_lead_id(rows[0][column]) else rows
     return [row[column].strip() for row in body if len(row) > column and row[column].strip()]
 
 

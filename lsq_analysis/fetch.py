@@ -43,6 +43,7 @@ from .store.core import (
     merge_refreshed,
     raw_rows,
 )
+from .vocabulary import lead_ids as lead_ids_of
 
 if TYPE_CHECKING:
     from .api.client import LeadSquaredClient
@@ -148,8 +149,6 @@ def _failures_frame(failures: dict[str, BaseException]) -> pl.DataFrame:
 
 def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
     """GUIDs in the order given, each once; the number of duplicates dropped."""
-    from .api.client import validate_lead_id
-
     if isinstance(lead_ids, str):
         lead_ids = [lead_ids]
     try:
@@ -160,30 +159,7 @@ def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
         ) from None
     if not items:
         raise ValueError("lead_ids is empty: give at least one lead id (a GUID).")
-    leads: list[str] = []
-    seen: set[str] = set()
-    bad: list[Any] = []
-    duplicates = 0
-    for item in items:
-        try:
-            lead = validate_lead_id(item)
-        except (ValueError, TypeError):
-            bad.append(item)
-            continue
-        key = lead.lower()
-        if key in seen:
-            duplicates += 1
-            continue
-        seen.add(key)
-        leads.append(lead)
-    if bad:
-        shown = ", ".join(repr(x)[:60] for x in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise ValueError(
-            f"{len(bad)} of {len(items)} lead ids are not GUIDs: {shown}{more}. A lead id "
-            "looks like '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf' (the ProspectID in LeadSquared)."
-        )
-    return leads, duplicates
+    return lead_ids_of(items)
 
 
 def _as_event(event: int | str | None) -> int | None:

@@ -53,7 +53,7 @@ def test_non_guid_lead_id_is_refused_before_any_call() -> None:
             client.iter_activity_pages("not-a-guid")
         assert fake.stats.calls == 0
     assert validate_lead_id(" 3A6D5EA2-400E-4A2F-A728-FBFA0B0C1DDF") == (
-        "3A6D5EA2-400E-4A2F-A728-FBFA0B0C1DDF"
+        "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"  # one rule everywhere: compared lower-case
     )
 
 

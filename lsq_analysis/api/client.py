@@ -47,6 +47,7 @@ from ..errors import (
     ResponseFormatError,
     ServerError,
 )
+from ..vocabulary import lead_id as canonical_lead_id
 from .paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
 from .ratelimit import SlidingWindowLimiter
 
@@ -61,9 +62,6 @@ USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 
 _log = logging.getLogger("lsq_analysis")
 
-_GUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 _LIMIT_RE = re.compile(
     r"limit\s+of\s+(\d+)\s+in\s+(\d+(?:\.\d+)?)\s*(second|minute|hour|day)", re.IGNORECASE
 )
@@ -87,14 +85,7 @@ def validate_lead_id(lead_id: object) -> str:
         >>> validate_lead_id(" 3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf ")
         '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf'
     """
-    if isinstance(lead_id, str) and _GUID_RE.match(lead_id.strip()):
-        return lead_id.strip()
-    shown = repr(lead_id)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    raise ValueError(
-        f"A lead id must be a GUID such as '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf', not {shown}"
-    )
+    return canonical_lead_id(lead_id)
 
 
 def _validate_event(event: object) -> int | None:

@@ -46,6 +46,7 @@ import orjson
 import polars as pl
 
 from ..errors import StoreError
+from ..vocabulary import GUID_PATTERN
 
 __all__ = [
     "STORE_VERSION",
@@ -67,9 +68,7 @@ _LEAD_FILE = "activities.parquet"
 _CACHE_FILE = "expanded.parquet"
 _INDEX_FILE = "index.parquet"
 _PARTITION_PREFIX = "lead_id="
-_GUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+_GUID_RE = re.compile(rf"^{GUID_PATTERN}$")  # the one rule, without stripping spaces
 
 RAW_SCHEMA: dict[str, pl.DataType] = {
     "position": pl.Int32(),

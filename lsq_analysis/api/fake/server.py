@@ -49,6 +49,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from ...vocabulary import GUID_PATTERN
+
 if TYPE_CHECKING:
     from ..client import LeadSquaredClient
 
@@ -71,9 +73,7 @@ PAGING_READINGS = ("row", "page0", "page1")
 RECORD_COUNT_MEANINGS = ("total", "page")
 RATE_LIMIT_STYLES = ("429", "403", "200")
 
-_GUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+_GUID_RE = re.compile(rf"^{GUID_PATTERN}$")  # the one rule, without stripping spaces
 _DEFAULT_ROW_COUNT = 25  # what the API page says one call returns without paging
 _HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
