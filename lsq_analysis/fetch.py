@@ -44,6 +44,7 @@ from .store.core import (
     raw_rows,
 )
 from .vocabulary import lead_ids as lead_ids_of
+from .vocabulary import parse_events
 
 if TYPE_CHECKING:
     from .api.client import LeadSquaredClient
@@ -162,23 +163,17 @@ def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
     return lead_ids_of(items)
 
 
-def _as_event(event: int | str | None) -> int | None:
+def _as_event(event: int | str | None) -> int | str | None:
+    """The event's code, or its name (checked for shape) to look up in the catalog."""
     if event is None:
         return None
-    if isinstance(event, bool):
-        raise ValueError(f"event must be an activity event code (an integer), not {event!r}")
-    if isinstance(event, int):
-        code = event
-    elif isinstance(event, str) and event.strip().isdigit():
-        code = int(event.strip())
-    else:
+    codes, names = parse_events(event)
+    if not isinstance(event, (int, str)) or len(codes) + len(names) != 1:
         raise ValueError(
-            f"event must be an activity event code such as 21 or 2001, not {event!r} "
-            "(client.get_activity_types() lists the codes of the account)."
+            f"event must be one event code such as 21 or an activity type's name such as "
+            f"'Email Opened', not {event!r} (client.get_activity_types() lists them)."
         )
-    if code < 0:
-        raise ValueError(f"event codes are >= 0, not {code}")
-    return code
+    return codes[0] if codes else names[0]
 
 
 @dataclass
@@ -377,6 +372,8 @@ def run_fetch(
 
         client = LeadSquaredClient()
     calls0, retries0, limited0 = _stats(client)
+    if isinstance(code, str):  # a name: one call for the activity-type catalog
+        code = client.event_code(code)
 
     if store is not None:
         fresh, stale, missing = store.plan(leads, max_age)

@@ -308,8 +308,9 @@ def test_unknown_lead_and_event_filter_and_file_urls() -> None:
         assert client.get_lead_activities(str(uuid.UUID(int=1))) == []
         assert client.get_lead_activities(LEAD, event=202) == rows[::2]
         assert client.get_lead_activities(LEAD, get_file_url=True) == rows
+        assert client.get_lead_activities(LEAD, event="202") == rows[::2]  # a code as text
         with pytest.raises(ValueError, match="event"):
-            client.get_lead_activities(LEAD, event="202")  # type: ignore[arg-type]
+            client.get_lead_activities(LEAD, event=2.5)  # type: ignore[arg-type]
     with ScriptedServer(
         lambda path, headers: (200, {}, page_body([{"path": path}])), (200, {}, page_body([]))
     ) as server:

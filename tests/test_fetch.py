@@ -141,8 +141,8 @@ def test_bad_input_is_refused_before_any_call() -> None:
             fetch_activities([lead, "nope", 42], client=client, progress=False)  # type: ignore[list-item]
         with pytest.raises(ValueError, match="errors must be one of"):
             fetch_activities([lead], client=client, errors="ignore")  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="event must be an activity event code"):
-            fetch_activities([lead], client=client, event="Page Visit")
+        with pytest.raises(ValueError, match="event must be one event code"):
+            fetch_activities([lead], client=client, event=["Page Visit", 21])  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="max_age"):
             fetch_activities([lead], client=client, max_age=-5)
         assert fake.stats.calls == 0
@@ -362,3 +362,21 @@ def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(tmp_path: Path) -
     assert result.failures.height == 0
     _assert_every_activity_once(result.frame, leads)
     assert ActivityStore(store_dir).frame().height == result.frame.height
+
+
+def test_event_by_name_is_looked_up_in_the_catalog_and_fetches_the_same_rows() -> None:
+    leads = _leads(4, seed=17)
+    code = leads[next(iter(leads))][0]["EventCode"]
+    with FakeLeadSquared(leads, rate_limit=None) as fake:
+        client = _client(fake)
+        types = client.get_activity_types()
+        names = types.filter(pl.col("event_code") == code)["event_name"].to_list()
+        assert len(names) == 1, "the bundled catalog names the synthetic codes once"
+        by_code = fetch_activities(list(leads), client=_client(fake), event=code, progress=False)
+        by_name = fetch_activities(list(leads), client=client, event=names[0], progress=False)
+        assert by_name.equals(by_code) and by_code.height > 0
+        assert client.event_code(names[0].upper()) == code  # any case, catalog kept
+        calls = fake.stats.calls
+        with pytest.raises(ValueError, match=r"no event type named 'Page Vist'.*known names"):
+            fetch_activities(list(leads), client=client, event="Page Vist", progress=False)
+        assert fake.stats.calls == calls, "an unknown name stops the run before any call"

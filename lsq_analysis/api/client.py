@@ -47,6 +47,12 @@ from ..errors import (
     ResponseFormatError,
     ServerError,
 )
+from ..vocabulary import (
+    EventCatalog,
+    catalog_from_types,
+    parse_events,
+    resolve_events,
+)
 from ..vocabulary import lead_id as canonical_lead_id
 from .paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
 from .ratelimit import SlidingWindowLimiter
@@ -86,14 +92,6 @@ def validate_lead_id(lead_id: object) -> str:
         '3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf'
     """
     return canonical_lead_id(lead_id)
-
-
-def _validate_event(event: object) -> int | None:
-    if event is None:
-        return None
-    if isinstance(event, bool) or not isinstance(event, int):
-        raise ValueError(f"event must be an activity event code (an int) or None, not {event!r}")
-    return event
 
 
 @dataclass(frozen=True)
@@ -251,6 +249,7 @@ class LeadSquaredClient:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._stats_lock = threading.Lock()
+        self._catalog: EventCatalog | None = None  # activity-type names, fetched on first use
         self._counts: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
         self._reached = False  # has any reply come from the host yet?
         if keys_in == "query":
@@ -302,14 +301,40 @@ class LeadSquaredClient:
 
     # -- public API -------------------------------------------------------------------
 
+    def event_code(self, event: int | str | None) -> int | None:
+        """The one event code that ``event`` (a code or an activity type's name) stands for.
+
+        A name is looked up in the account's activity-type catalog, fetched once per client
+        (one call) and kept; a code needs no call.
+
+        Raises:
+            ValueError: not a code or name, a name the catalog does not hold (the message
+                lists the names it does), or a name of several types.
+
+        Example:
+            >>> client.event_code("Email Opened"), client.event_code(2001)
+            (0, 2001)
+        """
+        if event is None:
+            return None
+        codes, names = parse_events(event)
+        if isinstance(event, (list, tuple, set)) or len(codes) + len(names) != 1:
+            raise ValueError(f"event must be one event code or name, not {event!r}")
+        if codes:
+            return codes[0]
+        if self._catalog is None:
+            self._catalog = catalog_from_types(self.get_activity_types())
+        return resolve_events(event, self._catalog, single=True)[0]
+
     def iter_activity_pages(
-        self, lead_id: str, *, event: int | None = None, get_file_url: bool = False
+        self, lead_id: str, *, event: int | str | None = None, get_file_url: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield a lead's activities page by page, lazily; each activity comes exactly once.
 
         Args:
             lead_id: the lead's GUID.
-            event: only activities of this ``ActivityEvent`` code.
+            event: only activities of this ``ActivityEvent`` code, or of the type of this name
+                (looked up once in the activity-type catalog).
             get_file_url: ask for file URLs of custom-object files (``getFileURL=true``).
 
         Raises:
@@ -321,17 +346,17 @@ class LeadSquaredClient:
             ...     print(len(page))
         """
         lead_id = validate_lead_id(lead_id)
-        event = _validate_event(event)
-        return self._pages(lead_id, event, get_file_url)
+        return self._pages(lead_id, self.event_code(event), get_file_url)
 
     def get_lead_activities(
-        self, lead_id: str, *, event: int | None = None, get_file_url: bool = False
+        self, lead_id: str, *, event: int | str | None = None, get_file_url: bool = False
     ) -> list[dict[str, Any]]:
         """Every activity of a lead, each exactly once, as the API sent it (newest first).
 
         Args:
             lead_id: the lead's GUID.
-            event: only activities of this ``ActivityEvent`` code.
+            event: only activities of this ``ActivityEvent`` code, or of the type of this name
+                (looked up once in the activity-type catalog).
             get_file_url: ask for file URLs of custom-object files.
 
         Raises:
