@@ -528,8 +528,8 @@ def filtered(
     lower, upper = window(start, end, tz=tz)
     lazy = df.lazy().filter(pl.col("created_on").is_not_null())
     if leads is not None:
-        wanted = [str(x).strip().lower() for x in as_list(leads)]
-        lazy = lazy.filter(pl.col("lead_id").is_in(pl.Series(wanted, dtype=pl.Utf8).implode()))
+        wanted = pl.Series([str(x).strip().lower() for x in as_list(leads)], dtype=pl.Utf8)
+        lazy = lazy.filter(pl.col("lead_id").str.to_lowercase().is_in(wanted.implode()))
     if events is not None:
         codes = resolve_events(events, df)
         lazy = lazy.filter(pl.col("event_code").is_in(pl.Series(codes, dtype=pl.Int32).implode()))

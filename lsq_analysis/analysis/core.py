@@ -28,10 +28,27 @@ No function here plots or does HTTP; :mod:`lsq_analysis.charts` draws their resu
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import polars as pl
+
+from ..vocabulary import (
+    LOG_EVENT_CODE,
+    LOG_EVENT_LABEL,
+    DurationLike,
+    Event,
+    Events,
+    Leads,
+    TimeBound,
+    event_labels,
+    filter_activities,
+    filtered,
+    resolve_events,
+)
+from ..vocabulary import check_zone as _check_zone
+from ..vocabulary import require_columns as _require
+from ..vocabulary import to_timedelta as _to_timedelta
+from ..vocabulary import to_utc as _to_utc
 
 __all__ = [
     "LOG_EVENT_CODE",
@@ -51,32 +68,8 @@ __all__ = [
     "transitions",
 ]
 
-LOG_EVENT_CODE = 3011
-"""Event code of audit-log rows ("Logs"); their ``event_name`` names the changed type."""
-LOG_EVENT_LABEL = "Audit log"
-"""Display label used for :data:`LOG_EVENT_CODE`."""
-_LOG_ALIASES = frozenset({"audit log", "logs", "log"})
-
-Event = int | str
-"""An event code (``222`` or ``"222"``) or an event name (``"WhatsApp Message"``)."""
-Events = Event | Iterable[Event] | None
-Leads = str | Iterable[str] | None
-TimeBound = dt.datetime | dt.date | str | None
-DurationLike = str | dt.timedelta
-
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-_DURATION_UNITS = {
-    "ns": dt.timedelta(microseconds=0.001),
-    "us": dt.timedelta(microseconds=1),
-    "ms": dt.timedelta(milliseconds=1),
-    "s": dt.timedelta(seconds=1),
-    "m": dt.timedelta(minutes=1),
-    "h": dt.timedelta(hours=1),
-    "d": dt.timedelta(days=1),
-    "w": dt.timedelta(weeks=1),
-}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d|w)")
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
 
@@ -84,122 +77,8 @@ _US_PER_DAY = 24 * _US_PER_HOUR
 # ---------------------------------------------------------------------------- shared helpers
 
 
-def _require(df: pl.DataFrame, columns: Iterable[str], function: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{function}() needs the expanded activity frame; missing column(s) {missing}. "
-            "Build the frame with lsq_analysis.activities_frame()."
-        )
-
-
-def _to_timedelta(value: DurationLike, name: str) -> dt.timedelta:
-    """Parse ``"30m"``, ``"1h30m"``, ``"7d"``, ``"2w"`` (units ns, us, ms, s, m, h, d, w)."""
-    if isinstance(value, dt.timedelta):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        parts = _DURATION_PART.findall(text)
-        if parts and "".join(n + u for n, u in parts) == text:
-            return sum((float(n) * _DURATION_UNITS[u] for n, u in parts), dt.timedelta())
-    raise ValueError(
-        f"{name}={value!r} is not a duration; use a datetime.timedelta or a string such as "
-        "'30m', '1h30m', '7d' (units: ns, us, ms, s, m, h, d, w)"
-    )
-
-
-def _to_utc(value: TimeBound, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(
-                f"{name}={value!r} is not an ISO date or date-time such as '2025-03-01' or "
-                "'2025-03-01T09:30:00+05:30'"
-            ) from None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-    raise ValueError(f"{name} must be a datetime, a date or an ISO string, not {value!r}")
-
-
-def _as_list(values: object) -> list:
-    if values is None:
-        return []
-    if isinstance(values, (str, int)):
-        return [values]
-    if isinstance(values, pl.Series):
-        return values.to_list()
-    return list(values)  # type: ignore[call-overload]
-
-
-def event_labels(df: pl.DataFrame) -> pl.DataFrame:
-    """Display label of each event code in the frame.
-
-    The label of a code is its most common ``event_name`` (ties: the first in sort order);
-    audit-log rows (code 3011) are labelled ``"Audit log"``, since their ``event_name`` names
-    the activity type they changed. A code without any name is labelled ``"Event <code>"``.
-    Labels are unique: when two codes would share one, each gets its code appended
-    (``"Webinar (205)"``, ``"Webinar (12000)"``), so charts never merge two event types.
-
-    Args:
-        df: the expanded activity frame.
-
-    Returns:
-        Columns ``event_code`` (Int32) and ``event`` (Utf8), one row per code, sorted by code.
-
-    Example:
-        >>> import lsq_analysis as lsq
-        >>> labels = lsq.event_labels(lsq.load_sample())
-        >>> dict(labels.iter_rows())[3011]
-        'Audit log'
-    """
-    _require(df, ["event_code", "event_name"], "event_labels")
-    counts = (
-        df.lazy()
-        .filter(pl.col("event_code").is_not_null())
-        .group_by("event_code", "event_name")
-        .agg(pl.len().alias("_n"))
-        .sort(["event_code", "_n", "event_name"], descending=[False, True, False], nulls_last=True)
-        .group_by("event_code", maintain_order=True)
-        .agg(pl.col("event_name").drop_nulls().first().alias("event"))
-        .with_columns(
-            pl.when(pl.col("event_code") == LOG_EVENT_CODE)
-            .then(pl.lit(LOG_EVENT_LABEL))
-            .when(pl.col("event").is_null())
-            .then(pl.lit("Event ") + pl.col("event_code").cast(pl.Utf8))
-            .otherwise(pl.col("event"))
-            .alias("event")
-        )
-        .with_columns(
-            pl.when(pl.len().over("event") > 1)
-            .then(pl.col("event") + " (" + pl.col("event_code").cast(pl.Utf8) + ")")
-            .otherwise(pl.col("event"))
-            .alias("event")
-        )
-        .sort("event_code")
-        .collect()
-    )
-    return counts.with_columns(pl.col("event_code").cast(pl.Int32))
-
-
 def resolve_event_codes(df: pl.DataFrame, events: Events) -> list[int]:
-    """Turn event codes and names into the list of event codes they mean in this frame.
-
-    Args:
-        df: the expanded activity frame (names are looked up in it).
-        events: a code, a name, or an iterable of them (see the module notes).
-
-    Returns:
-        Sorted, distinct event codes. Codes are kept even if the frame has no such rows.
-
-    Raises:
-        ValueError: a name that matches no event type in the frame; the message lists them.
+    """Event codes and names → the sorted, distinct codes they mean in this frame.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -207,107 +86,13 @@ def resolve_event_codes(df: pl.DataFrame, events: Events) -> list[int]:
         >>> resolve_event_codes(lsq.load_sample(), ["WhatsApp Message", "audit log", 2001])
         [222, 2001, 3011]
     """
-    wanted = _as_list(events)
-    codes: set[int] = set()
-    names: list[str] = []
-    for item in wanted:
-        if isinstance(item, bool):
-            raise ValueError(f"events: {item!r} is neither an event code nor an event name")
-        if isinstance(item, int):
-            codes.add(int(item))
-        elif isinstance(item, str):
-            text = item.strip()
-            if text.lstrip("-").isdigit():
-                codes.add(int(text))
-            else:
-                names.append(text)
-        else:
-            raise ValueError(f"events: {item!r} is neither an event code nor an event name")
-    if names:
-        labels = event_labels(df)
-        by_label: dict[str, set[int]] = {}
-        for code, label in labels.iter_rows():
-            by_label.setdefault(label.casefold(), set()).add(code)
-        plain = (
-            df.lazy()
-            .filter(pl.col("event_code") != LOG_EVENT_CODE)
-            .select("event_code", "event_name")
-            .unique()
-            .collect()
-        )
-        for code, name in plain.iter_rows():
-            if name is not None:
-                by_label.setdefault(name.casefold(), set()).add(code)
-        for name in names:
-            key = name.casefold()
-            if key in _LOG_ALIASES:
-                codes.add(LOG_EVENT_CODE)
-            elif key in by_label:
-                codes.update(by_label[key])
-            else:
-                known = sorted(labels["event"].to_list())
-                shown = ", ".join(repr(k) for k in known[:40])
-                more = f" and {len(known) - 40} more" if len(known) > 40 else ""
-                raise ValueError(
-                    f"events: no event type named {name!r} in this frame; "
-                    f"known names: {shown}{more} (or use an event code)"
-                )
-    return sorted(codes)
+    return resolve_events(events, df)
 
 
 def _filter_lazy(
-    df: pl.DataFrame,
-    leads: Leads,
-    events: Events,
-    start: TimeBound,
-    end: TimeBound,
+    df: pl.DataFrame, leads: Leads, events: Events, start: TimeBound, end: TimeBound
 ) -> pl.LazyFrame:
-    lazy = df.lazy().filter(pl.col("created_on").is_not_null())
-    if leads is not None:
-        lazy = lazy.filter(
-            pl.col("lead_id").is_in(pl.Series(_as_list(leads), dtype=pl.Utf8).implode())
-        )
-    if events is not None:
-        codes = resolve_event_codes(df, events)
-        lazy = lazy.filter(pl.col("event_code").is_in(pl.Series(codes, dtype=pl.Int32).implode()))
-    lower = _to_utc(start, "start")
-    upper = _to_utc(end, "end")
-    if lower is not None:
-        lazy = lazy.filter(pl.col("created_on") >= lower)
-    if upper is not None:
-        lazy = lazy.filter(pl.col("created_on") < upper)
-    return lazy
-
-
-def filter_activities(
-    df: pl.DataFrame,
-    *,
-    leads: Leads = None,
-    events: Events = None,
-    start: TimeBound = None,
-    end: TimeBound = None,
-) -> pl.DataFrame:
-    """The activities that pass the shared filters (see the module notes), all columns kept.
-
-    Args:
-        df: the expanded activity frame.
-        leads: lead id(s) to keep.
-        events: event code(s) or name(s) to keep.
-        start: keep ``created_on >= start``.
-        end: keep ``created_on < end``.
-
-    Returns:
-        The matching rows, in the frame's order.
-
-    Example:
-        >>> import lsq_analysis as lsq
-        >>> from lsq_analysis.analysis import filter_activities
-        >>> opened = filter_activities(lsq.load_sample(), events="Email Opened", start="2025-03-01")
-        >>> set(opened["event_code"]), opened["created_on"].dt.month().min()
-        ({0}, 3)
-    """
-    _require(df, ["lead_id", "event_code", "event_name", "created_on"], "filter_activities")
-    return _filter_lazy(df, leads, events, start, end).collect()
+    return filtered(df, leads=leads, events=events, start=start, end=end)
 
 
 def _prepared(
@@ -362,19 +147,6 @@ def _hours(expr: pl.Expr) -> pl.Expr:
 
 def _in_zone(expr: pl.Expr, tz: str) -> pl.Expr:
     return expr.dt.convert_time_zone(tz) if tz != "UTC" else expr
-
-
-def _check_zone(tz: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(
-            f"tz={tz!r} is not an IANA time zone such as 'UTC', 'Asia/Kolkata' or "
-            "'America/New_York'"
-        ) from None
-    return tz
 
 
 # ---------------------------------------------------------------------------- scores
