@@ -97,3 +97,10 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(vocab, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 20 and result.failed == 0
+
+
+def test_a_frame_of_upper_case_ids_matches_a_lower_case_id(sample):
+    shouting = sample.with_columns(pl.col("lead_id").str.to_uppercase())
+    lead = sample["lead_id"][0]
+    got = lsq.filter_activities(shouting, leads=lead)
+    assert got.height == lsq.filter_activities(sample, leads=lead).height > 0
