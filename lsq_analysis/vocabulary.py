@@ -10,12 +10,15 @@ frames, the analyses, the charts and the widgets all call it:
   activity-type catalog (:func:`catalog_from_types`). ``"Audit log"``, ``"Logs"`` and
   ``"Log"`` mean :data:`LOG_EVENT_CODE`. A name that matches nothing raises ``ValueError``
   listing the names that exist.
+* **Activity identity**: an activity is its whole JSON (:func:`activity_identity`). ``Id`` is
+  not unique (an activity and its audit-log rows share it), so paging and the store both call
+  two rows the same activity only when every field is equal.
 * **Time window**: ``start`` is inclusive and ``end`` exclusive. A ``datetime`` without a time
   zone, a ``date`` or a date string means that wall time in ``tz`` (UTC by default), so
   ``end="2025-03-01"`` stops just before 00:00 on 1 March.
 
-This module imports polars only; it sits beside ``errors`` and ``config`` at the bottom of the
-layers (``docs/architecture.md``).
+This module imports polars and orjson only; it sits beside ``errors`` and ``config`` at the
+bottom of the layers (``docs/architecture.md``).
 
 Example:
     >>> from lsq_analysis.vocabulary import lead_id, parse_events, to_utc
@@ -28,11 +31,13 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+import orjson
 import polars as pl
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "Frame",
     "Leads",
     "TimeBound",
+    "activity_identity",
     "as_list",
     "catalog_from_types",
     "check_zone",
@@ -576,3 +582,21 @@ def filter_activities(
     """
     require_columns(df, ["lead_id", "event_code", "event_name", "created_on"], "filter_activities")
     return filtered(df, leads=leads, events=events, start=start, end=end, tz=tz).collect()
+
+
+def activity_identity(activity: Mapping[str, object] | str) -> bytes:
+    """A short digest of an activity's whole JSON, keys sorted: equal only for identical rows.
+
+    ``Id`` is not unique (an activity and its audit-log rows share it, and distinct audit-log
+    rows can share ``Id``, ``EventCode``, ``ModifiedOn`` and ``CreatedOn``), so only the whole
+    row identifies an exact duplicate. Paging (a row served twice across pages) and the store
+    (a stored row fetched again) both use this one rule. A JSON string is parsed first.
+
+    Example:
+        >>> a = activity_identity({"Id": "a", "EventCode": 1})
+        >>> a == activity_identity('{"EventCode": 1, "Id": "a"}')
+        True
+    """
+    value = orjson.loads(activity) if isinstance(activity, str) else activity
+    raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.blake2b(raw, digest_size=16).digest()

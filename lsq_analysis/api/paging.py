@@ -34,14 +34,13 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import orjson
+from ..vocabulary import activity_identity
 
-__all__ = ["PAGING_READINGS", "PagingError", "PagingFacts", "activity_identity", "iter_lead_pages"]
+__all__ = ["PAGING_READINGS", "PagingError", "PagingFacts", "iter_lead_pages"]
 
 PAGING_READINGS = ("row", "page0", "page1")
 
@@ -51,18 +50,6 @@ FetchPage = Callable[[int, int], tuple["int | None", Page]]
 
 class PagingError(Exception):
     """The server's paging answers make no sense (it repeats pages, or never ends)."""
-
-
-def activity_identity(activity: dict[str, Any]) -> bytes:
-    """A short digest of an activity's whole JSON: equal only for identical rows.
-
-    Example:
-        >>> a, b = {"Id": "a", "EventCode": 1}, {"EventCode": 1, "Id": "a"}
-        >>> activity_identity(a) == activity_identity(b)
-        True
-    """
-    raw = orjson.dumps(activity, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 class PagingFacts:

@@ -46,13 +46,12 @@ import orjson
 import polars as pl
 
 from ..errors import StoreError
-from ..vocabulary import GUID_PATTERN
+from ..vocabulary import GUID_PATTERN, activity_identity
 
 __all__ = [
     "STORE_VERSION",
     "ActivityStore",
     "LeadRecord",
-    "activity_identity",
     "merge_refreshed",
 ]
 
@@ -171,22 +170,6 @@ def raw_rows(activities: Sequence[Mapping[str, Any]], fetched_at: datetime) -> p
         },
         schema=RAW_SCHEMA,
     )
-
-
-def activity_identity(activity: Mapping[str, Any] | str) -> bytes:
-    """An activity's identity: its whole JSON, keys sorted. Equal only for identical rows.
-
-    ``Id`` is not unique (an activity and its audit-log rows share it), and distinct
-    audit-log rows can share ``Id``, ``EventCode``, ``ModifiedOn`` and ``CreatedOn``, so
-    only the whole row identifies an exact (paging) duplicate.
-
-    Example:
-        >>> a = activity_identity({"Id": "a", "EventCode": 1})
-        >>> a == activity_identity('{"EventCode": 1, "Id": "a"}')
-        True
-    """
-    value = orjson.loads(activity) if isinstance(activity, str) else activity
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def merge_refreshed(stored: pl.DataFrame, fetched: pl.DataFrame, *, complete: bool) -> pl.DataFrame:
