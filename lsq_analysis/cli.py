@@ -331,7 +331,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     if leads is None:
         return EXIT_USAGE
 
-    from .fetch import _failure_message, run_fetch
+    from .fetch import run_fetch
 
     try:
         from .api.client import LeadSquaredClient
@@ -386,7 +386,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     else:
         print(f"Wrote {result.frame.height:,} rows x {result.frame.width} columns to {out}")
     if result.failures.height:
-        print(_failure_message(result), file=sys.stderr)
+        print(result.failure_message(), file=sys.stderr)
         return EXIT_LEADS_FAILED
     return EXIT_OK
 

@@ -37,6 +37,12 @@ class LeadSquaredError(Exception):
         exception_type: the server's ``ExceptionType``, if it sent one.
         exception_message: the server's ``ExceptionMessage``, if it sent one.
         lead_id: the lead the call was about, if any.
+        retryable: True when the same call may succeed later (a rate limit, a 5xx, a dropped
+            connection, a truncated reply); the client retries these itself, so one that
+            reaches you had its retries already.
+        unreachable: True when the host could not be reached at all (a wrong ``LSQ_HOST``, no
+            network); ``fetch_activities`` stops starting leads when it sees one.
+        retry_after: the seconds the server asked to wait (``Retry-After``), if it did.
     """
 
     def __init__(
@@ -47,6 +53,9 @@ class LeadSquaredError(Exception):
         exception_type: str | None = None,
         exception_message: str | None = None,
         lead_id: str | None = None,
+        retryable: bool = False,
+        unreachable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -54,6 +63,9 @@ class LeadSquaredError(Exception):
         self.exception_type = exception_type
         self.exception_message = exception_message
         self.lead_id = lead_id
+        self.retryable = retryable
+        self.unreachable = unreachable
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -80,6 +92,9 @@ class LeadSquaredError(Exception):
                     "exception_type": self.exception_type,
                     "exception_message": self.exception_message,
                     "lead_id": self.lead_id,
+                    "retryable": self.retryable,
+                    "unreachable": self.unreachable,
+                    "retry_after": self.retry_after,
                 },
             ),
         )

@@ -31,6 +31,7 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     FetchError,
+    LeadSquaredError,
     ServerError,
     StoreError,
 )
@@ -44,7 +45,7 @@ from .store.core import (
     raw_rows,
 )
 from .vocabulary import lead_ids as lead_ids_of
-from .vocabulary import parse_events
+from .vocabulary import single_event
 
 if TYPE_CHECKING:
     from .api.client import LeadSquaredClient
@@ -120,6 +121,26 @@ class FetchResult:
         parts.append(f"{self.failures.height:,} failed")
         return ", ".join(parts) + f", in {_duration(self.seconds)}"
 
+    def failure_message(self, shown: int = 10) -> str:
+        """What failed, for a person: a count, then up to ``shown`` leads with their errors.
+
+        Example:
+            >>> print(result.failure_message(shown=1))
+            2 of 300 leads failed; the frame holds the other leads. Run again (with the same
+            store) to fetch only what is missing.
+              3a6d5ea2-…: ServerError: No reply within 30 s
+              … and 1 more (see FetchError.failures)
+        """
+        lines = [
+            f"{self.failures.height} of {self.leads} leads failed; the frame holds the other "
+            "leads. Run again (with the same store) to fetch only what is missing."
+        ]
+        for lead, error, message in self.failures.head(shown).iter_rows():
+            lines.append(f"  {lead}: {error}: {message}")
+        if self.failures.height > shown:
+            lines.append(f"  … and {self.failures.height - shown} more (see FetchError.failures)")
+        return "\n".join(lines)
+
 
 def _duration(seconds: float) -> str:
     if seconds < 60:
@@ -161,19 +182,6 @@ def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
     if not items:
         raise ValueError("lead_ids is empty: give at least one lead id (a GUID).")
     return lead_ids_of(items)
-
-
-def _as_event(event: int | str | None) -> int | str | None:
-    """The event's code, or its name (checked for shape) to look up in the catalog."""
-    if event is None:
-        return None
-    codes, names = parse_events(event)
-    if not isinstance(event, (int, str)) or len(codes) + len(names) != 1:
-        raise ValueError(
-            f"event must be one event code such as 21 or an activity type's name such as "
-            f"'Email Opened', not {event!r} (client.get_activity_types() lists them)."
-        )
-    return codes[0] if codes else names[0]
 
 
 @dataclass
@@ -359,7 +367,7 @@ def run_fetch(
             f"refresh must be one of {', '.join(map(repr, REFRESH_MODES))}, not {refresh!r}"
         )
     leads, duplicates = _validate_leads(lead_ids)
-    code = _as_event(event)
+    code = single_event(event)
     max_age = _as_max_age(max_age)
     notes: list[str] = []
     if duplicates:
@@ -446,7 +454,7 @@ def run_fetch(
                     continue
                 except Exception as err:  # any failure stays with its lead
                     failures[lead] = err
-                    if getattr(err, "_unreachable", False) and not unreachable:
+                    if isinstance(err, LeadSquaredError) and err.unreachable and not unreachable:
                         # The host could not be reached even after the retries: every
                         # lead not started yet would wait as long for the same answer.
                         unreachable = True
@@ -586,20 +594,8 @@ def fetch_activities(
         refresh=refresh,
     )
     if result.failures.height:
-        message = _failure_message(result)
+        message = result.failure_message()
         if errors == "raise":
             raise FetchError(message, frame=result.frame, failures=result.failures)
         warnings.warn(message, FetchWarning, stacklevel=2)
     return result.frame
-
-
-def _failure_message(result: FetchResult, shown: int = 10) -> str:
-    lines = [
-        f"{result.failures.height} of {result.leads} leads failed; the frame holds the other "
-        "leads. Run again (with the same store) to fetch only what is missing."
-    ]
-    for lead, error, message in result.failures.head(shown).iter_rows():
-        lines.append(f"  {lead}: {error}: {message}")
-    if result.failures.height > shown:
-        lines.append(f"  … and {result.failures.height - shown} more (see FetchError.failures)")
-    return "\n".join(lines)

@@ -66,6 +66,7 @@ __all__ = [
     "parse_events",
     "require_columns",
     "resolve_events",
+    "single_event",
     "to_timedelta",
     "to_utc",
     "window",
@@ -600,3 +601,26 @@ def activity_identity(activity: Mapping[str, object] | str) -> bytes:
     value = orjson.loads(activity) if isinstance(activity, str) else activity
     raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def single_event(event: Event | None) -> int | str | None:
+    """The one event ``event`` names, as a code or a stripped name; None stays None.
+
+    For the API calls that take exactly one event type (``eventCode``): a list, or text
+    that holds several events, is refused with an error saying what to pass. A name still
+    has to be looked up in the activity-type catalog (:func:`resolve_events` with
+    ``single=True``).
+
+    Example:
+        >>> single_event("21"), single_event(" Email Opened ")
+        (21, 'Email Opened')
+    """
+    if event is None:
+        return None
+    codes, names = parse_events(event) if isinstance(event, (int, str)) else ([], [])
+    if len(codes) + len(names) != 1:
+        raise ValueError(
+            f"event must be one event code such as 21 or an activity type's name such as "
+            f"'Email Opened', not {event!r} (client.get_activity_types() lists them)."
+        )
+    return codes[0] if codes else names[0]

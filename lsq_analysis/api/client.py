@@ -50,8 +50,8 @@ from ..errors import (
 from ..vocabulary import (
     EventCatalog,
     catalog_from_types,
-    parse_events,
     resolve_events,
+    single_event,
 )
 from ..vocabulary import lead_id as canonical_lead_id
 from .paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
@@ -117,14 +117,6 @@ class ClientStats:
     activities: int = 0
     leads: int = 0
     waited_seconds: float = 0.0
-
-
-class _Transient:
-    """Marks an error as worth retrying, with the server's own wait if it gave one."""
-
-    def __init__(self, retry_after: float | None = None, pause: float | None = None) -> None:
-        self.retry_after = retry_after
-        self.pause = pause
 
 
 class _QueryKeyFilter(logging.Filter):
@@ -315,16 +307,12 @@ class LeadSquaredClient:
             >>> client.event_code("Email Opened"), client.event_code(2001)
             (0, 2001)
         """
-        if event is None:
-            return None
-        codes, names = parse_events(event)
-        if isinstance(event, (list, tuple, set)) or len(codes) + len(names) != 1:
-            raise ValueError(f"event must be one event code or name, not {event!r}")
-        if codes:
-            return codes[0]
+        one = single_event(event)
+        if one is None or isinstance(one, int):
+            return one
         if self._catalog is None:
             self._catalog = catalog_from_types(self.get_activity_types())
-        return resolve_events(event, self._catalog, single=True)[0]
+        return resolve_events(one, self._catalog, single=True)[0]
 
     def iter_activity_pages(
         self, lead_id: str, *, event: int | str | None = None, get_file_url: bool = False
@@ -397,7 +385,7 @@ class LeadSquaredClient:
             >>> client.get_activity_types().columns[:2]
             ['event_code', 'event_name']
         """
-        from ..frames.core import activity_types_frame
+        from ..frames import activity_types_frame
 
         return activity_types_frame(self.get_activity_types_raw())
 
@@ -498,12 +486,11 @@ class LeadSquaredClient:
 
         def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            marker = getattr(error, "_transient", None)
-            if isinstance(marker, _Transient) and marker.pause is not None:
+            if isinstance(error, RateLimitError):
                 return 0.0  # the shared limiter holds every thread for the pause
             seconds = exponential(state)
-            if isinstance(marker, _Transient) and marker.retry_after is not None:
-                seconds = max(seconds, min(marker.retry_after, _MAX_PAUSE))
+            if isinstance(error, LeadSquaredError) and error.retry_after is not None:
+                seconds = max(seconds, min(error.retry_after, _MAX_PAUSE))
             return seconds
 
         attempts = 0
@@ -518,12 +505,12 @@ class LeadSquaredClient:
             return self._attempt(method, path, query, body, lead_id, label)
 
         def worth_retrying(error: BaseException) -> bool:
-            if not isinstance(getattr(error, "_transient", None), _Transient):
+            if not (isinstance(error, LeadSquaredError) and error.retryable):
                 return False
             # A host never reached (a wrong LSQ_HOST, no network) gets one retry, not the
             # whole budget: the user hears of it in seconds. Once it has answered, a failed
             # connection is a blip worth the full budget.
-            never_reached = getattr(error, "_unreachable", False) and not self._reached
+            never_reached = error.unreachable and not self._reached
             return not (never_reached and attempts >= _FIRST_CONTACT_ATTEMPTS)
 
         retrying = tenacity.Retrying(
@@ -596,10 +583,9 @@ class LeadSquaredClient:
                 message = (
                     f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})"
                 )
-            failure = ServerError(message, lead_id=lead_id)
-            failure._transient = _Transient()  # type: ignore[attr-defined]
-            # read by fetch: after its retries, a host that cannot be reached stops the run
-            failure._unreachable = bool(unreachable)  # type: ignore[attr-defined]
+            failure = ServerError(
+                message, lead_id=lead_id, retryable=True, unreachable=bool(unreachable)
+            )
         except UnicodeError:
             failure = ConfigurationError(
                 "A key holds characters that cannot be sent over HTTP; copy it again from "
@@ -823,7 +809,8 @@ class LeadSquaredClient:
         else:
             pause = window * (1.0 + 0.25 * random.random())
         self._limiter.pause(pause)
-        error._transient = _Transient(retry_after=retry_after, pause=pause)  # type: ignore[attr-defined]
+        error.retryable = True
+        error.retry_after = retry_after
         return error
 
 
@@ -832,7 +819,9 @@ _FIRST_CONTACT_ATTEMPTS = 2
 
 
 def _transient(error: LeadSquaredError, retry_after: float | None = None) -> LeadSquaredError:
-    error._transient = _Transient(retry_after=retry_after)  # type: ignore[attr-defined]
+    """Mark ``error`` as worth retrying, with the server's own wait if it gave one."""
+    error.retryable = True
+    error.retry_after = retry_after
     return error
 
 
