@@ -151,6 +151,7 @@ def test_400_and_status_error_bodies_are_bad_requests_never_retried() -> None:
             server.client().get_lead_activities(LEAD)
         assert len(server.calls) == 1
     err = info.value
+    assert not err.retryable and not err.unreachable
     assert (err.status, err.exception_type, err.exception_message, err.lead_id) == (
         200,
         "MXInvalidInputException",
@@ -224,6 +225,7 @@ def test_faults_that_last_end_in_the_typed_error(fault: dict, error: type, text:
         assert fake.stats.calls == 3 and client.stats.retries == 2
     assert info.value.lead_id == LEAD
     assert len(str(info.value)) < 400
+    assert info.value.retryable and not info.value.unreachable  # worth a later run
 
 
 def test_some_faults_of_every_kind_lose_nothing() -> None:

@@ -10,6 +10,7 @@ no test ever names a real host.
 from __future__ import annotations
 
 import json
+import pickle
 import socket
 import threading
 from collections.abc import Iterator, Mapping
@@ -197,6 +198,8 @@ def test_no_network_closed_port_fails_after_bounded_retries() -> None:
     with pytest.raises(ServerError, match="Could not connect") as info:
         client.get_lead_activities(GOOD_1)
     assert info.value.lead_id == GOOD_1
+    assert info.value.unreachable and info.value.retryable  # the error says so itself
+    assert pickle.loads(pickle.dumps(info.value)).unreachable  # and keeps it across processes
     assert client.stats.calls == 2  # never reached: one retry, not the whole budget
     with pytest.warns(FetchWarning, match="2 of 2 leads failed"):
         frame = fetch_activities([GOOD_1, GOOD_2], client=client, progress=False)
@@ -213,9 +216,10 @@ def test_a_host_that_answered_before_gets_the_whole_retry_budget() -> None:
     assert client.get_lead_activities(GOOD_1) == BAD_LEADS[GOOD_1]
     calls = client.stats.calls
     server.stop()  # the host goes away mid-session: maybe a blip, so every retry is spent
-    with pytest.raises(ServerError, match="Could not connect"):
+    with pytest.raises(ServerError, match="Could not connect") as info:
         client.get_lead_activities(GOOD_2)
     assert client.stats.calls - calls == FAST["max_retries"] + 1
+    assert info.value.unreachable and info.value.retryable
 
 
 def test_no_network_stops_the_run_after_one_lead_not_one_wait_per_lead() -> None:
