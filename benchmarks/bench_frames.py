@@ -124,9 +124,9 @@ def run_ours(folder: Path) -> dict:
 def run_ours_pyarrow(folder: Path) -> dict:
     """``activities_frame`` of the page files with the C parser off: pyarrow's reader, the
     fallback where the C parser is not built (for comparison)."""
-    import lsq_analysis.frames.core as frames
+    import lsq_analysis.frames.readers as readers
 
-    frames.USE_C_PARSER = False
+    readers.USE_C_PARSER = False
     return _time_activities_frame(_page_files(folder))
 
 

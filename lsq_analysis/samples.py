@@ -102,7 +102,7 @@ def load_sample() -> pl.DataFrame:
 
 @lru_cache(maxsize=1)
 def _sample_frame() -> pl.DataFrame:
-    from .frames.core import activities_frame
+    from .frames import activities_frame
 
     folder = samples_dir()
     files = sorted(p for p in folder.glob("*.json") if p.name != CATALOG_FILE)

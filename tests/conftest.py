@@ -79,11 +79,11 @@ def frame_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
     Both must give the same frames; where a C compiler exists the C parser must be built.
     """
-    from lsq_analysis.frames import core as frames
+    from lsq_analysis.frames import readers
 
     if request.param == "c":
         require_c_parser()
-    monkeypatch.setattr(frames, "USE_C_PARSER", request.param == "c")
+    monkeypatch.setattr(readers, "USE_C_PARSER", request.param == "c")
     return str(request.param)
 
 
@@ -92,9 +92,9 @@ def require_c_parser() -> None:
     import os
     import shutil
 
-    from lsq_analysis.frames import core as frames
+    from lsq_analysis.frames import readers
 
-    if frames._fastjson is not None:
+    if readers._fastjson is not None:
         return
     if os.environ.get("LSQ_ANALYSIS_PARSER", "").strip().lower() == "pyarrow":
         pytest.skip("the C parser is turned off (LSQ_ANALYSIS_PARSER=pyarrow)")

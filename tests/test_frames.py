@@ -12,7 +12,8 @@ import pytest
 
 from lsq_analysis import activities_frame, drop_duplicate_activities, load_sample
 from lsq_analysis.errors import ResponseFormatError
-from lsq_analysis.frames import CORE_SCHEMA, decode_text, snake_case
+from lsq_analysis.frames import CORE_SCHEMA
+from lsq_analysis.frames.text import decode_text, snake_case
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -213,7 +214,7 @@ def test_mapping_key_fills_missing_lead_id() -> None:
 
 
 def test_order_is_kept_across_leads_and_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lsq_analysis.frames.core as frames
+    from lsq_analysis.frames import shapes
 
     raw = [
         fixture(n)
@@ -225,7 +226,7 @@ def test_order_is_kept_across_leads_and_chunks(monkeypatch: pytest.MonkeyPatch) 
         )
     ]
     whole = activities_frame(raw)
-    monkeypatch.setattr(frames, "CHUNK_BYTES", 1)  # one response per chunk
+    monkeypatch.setattr(shapes, "CHUNK_BYTES", 1)  # one response per chunk
     chunked = activities_frame(raw)
     assert chunked.equals(whole)
     expected = [a["Id"] for r in raw for a in r["ProspectActivities"]]
@@ -233,11 +234,11 @@ def test_order_is_kept_across_leads_and_chunks(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_series_input_chunked_and_with_raw_newlines(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lsq_analysis.frames.core as frames
+    from lsq_analysis.frames import shapes
 
     acts = fixture("system_events.json")["ProspectActivities"]
     pretty = pl.Series([json.dumps(a, indent=2) for a in acts])
-    monkeypatch.setattr(frames, "CHUNK_BYTES", 1500)
+    monkeypatch.setattr(shapes, "CHUNK_BYTES", 1500)
     df = activities_frame(pretty)
     assert df["activity_id"].to_list() == [a["Id"] for a in acts]
 
@@ -327,9 +328,9 @@ def _timed(fn: object, arg: object) -> float:
 def test_path_lists_of_mixed_files_keep_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
 ) -> None:
-    import lsq_analysis.frames.core as frames
+    from lsq_analysis.frames import shapes
 
-    monkeypatch.setattr(frames, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(shapes, "CHUNK_BYTES", chunk_bytes)
     names = ["system_events.json", "shared_id_audit_log.json", "long_note.json"]
     raws = [fixture(n) for n in names]
     paths = [tmp_path / f"{i}.json" for i in range(4)]
@@ -350,18 +351,18 @@ def test_path_lists_of_mixed_files_keep_order(
 def test_date_like_keys_are_learned_once_per_call(
     monkeypatch: pytest.MonkeyPatch, frame_parser: str
 ) -> None:
-    import lsq_analysis.frames.core as frames
+    from lsq_analysis.frames import expand, readers, shapes
 
     reads: list[int] = []
-    real = frames._read_json
+    real = readers._read_json
 
     def counting(buf: bytes, schema: object, block: int) -> object:
         reads.append(1)
         return real(buf, schema, block)
 
-    monkeypatch.setattr(frames, "_read_json", counting)
-    monkeypatch.setattr(frames, "CHUNK_BYTES", 1)  # one response per chunk
-    monkeypatch.setattr(frames, "PIPELINE", False)
+    monkeypatch.setattr(readers, "_read_json", counting)
+    monkeypatch.setattr(shapes, "CHUNK_BYTES", 1)  # one response per chunk
+    monkeypatch.setattr(expand, "PIPELINE", False)
     pages = [
         {
             "ProspectActivities": [

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-import lsq_analysis.frames.core as frames
 from lsq_analysis import activities_frame, sample_responses, synthetic_activities
+from lsq_analysis.frames import readers, schema, shapes
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*values? in an unknown date format became null:UserWarning"
@@ -34,14 +34,14 @@ def _c_parser_built() -> None:
 
 def both_ways(raw: object, monkeypatch: pytest.MonkeyPatch) -> tuple[pl.DataFrame, pl.DataFrame]:
     with monkeypatch.context() as m:
-        m.setattr(frames, "USE_C_PARSER", False)
+        m.setattr(readers, "USE_C_PARSER", False)
         slow = activities_frame(raw)
     fast = activities_frame(raw)
     return fast, slow
 
 
 def c_parse(text: bytes, pages: bool = True) -> tuple | None:
-    return frames._fastjson.parse(text, pages, *frames._TYPED_KEYS, frames._LEAD_KEY)
+    return readers._fastjson.parse(text, pages, *readers._TYPED_KEYS, schema.LEAD_KEY)
 
 
 def page(*activities: dict, ascii_only: bool = False) -> bytes:
@@ -223,14 +223,14 @@ def test_generated_pages_give_the_same_frame_either_way(
 ) -> None:
     # one chunk per page mixes chunks the C parser takes with chunks it refuses in one call
     raw = [page(*acts, ascii_only=ascii_only) for acts in pages]
-    chunk_bytes = frames.CHUNK_BYTES
-    frames.CHUNK_BYTES = 1 if page_per_chunk else chunk_bytes
+    chunk_bytes = shapes.CHUNK_BYTES
+    shapes.CHUNK_BYTES = 1 if page_per_chunk else chunk_bytes
     try:
-        frames.USE_C_PARSER = False
+        readers.USE_C_PARSER = False
         slow = activities_frame(raw)
-        frames.USE_C_PARSER = True
+        readers.USE_C_PARSER = True
         fast = activities_frame(raw)
     finally:
-        frames.USE_C_PARSER = True
-        frames.CHUNK_BYTES = chunk_bytes
+        readers.USE_C_PARSER = True
+        shapes.CHUNK_BYTES = chunk_bytes
     assert_frame_equal(fast, slow)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from polars.testing import assert_frame_equal
 
-import lsq_analysis.frames.core as frames
 from lsq_analysis import activities_frame, load_sample
+from lsq_analysis.frames import expand, shapes
 
 # every test runs with the C parser and with pyarrow's reader (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("frame_parser")
@@ -28,8 +28,8 @@ def test_chunks_that_break_learned_keys_give_the_one_chunk_frame(
 ) -> None:
     whole = activities_frame(PAGES)
     assert whole["activity_id"].to_list() == list("abcdef")
-    monkeypatch.setattr(frames, "CHUNK_BYTES", 1)  # one response per chunk
-    monkeypatch.setattr(frames, "PIPELINE", pipeline)
+    monkeypatch.setattr(shapes, "CHUNK_BYTES", 1)  # one response per chunk
+    monkeypatch.setattr(expand, "PIPELINE", pipeline)
     chunked = activities_frame(PAGES)
     assert_frame_equal(chunked, whole)
     assert chunked["fields.F"].to_list() == ["1", "2", "3", None, "&", None]
@@ -40,7 +40,7 @@ def test_each_page_its_own_chunk_gives_the_sample_frame(monkeypatch: pytest.Monk
 
     responses = list(sample_responses().values())
     whole = load_sample()
-    monkeypatch.setattr(frames, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(shapes, "CHUNK_BYTES", 1)
     chunked = activities_frame(responses)
     assert_frame_equal(chunked.select(whole.columns), whole)
     assert chunked.columns == whole.columns

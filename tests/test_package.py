@@ -76,7 +76,7 @@ def test_a_built_wheel_carries_the_c_parser_and_the_sample(tmp_path: Path) -> No
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = (
-        "import lsq_analysis, lsq_analysis.frames.core as f;"
+        "import lsq_analysis, lsq_analysis.frames.readers as f;"
         f"assert lsq_analysis.__file__.startswith({str(target)!r}), lsq_analysis.__file__;"
         "assert f._fastjson is not None;"
         "print(lsq_analysis.load_sample().height)"

@@ -1,10 +1,24 @@
-"""Temporary: the frames layer while it is split into modules (see docs/architecture.md)."""
+"""Raw LeadSquared activities -> one typed polars row per activity, every field expanded:
+``shapes`` (what a caller may pass, into chunks of JSON lines) -> ``readers`` (a chunk into
+Arrow columns) -> ``expand`` and ``times`` (the expanded frame) -> ``views`` (event views, long
+form, the change log); ``schema`` and ``text`` hold the core columns and shared helpers."""
 
-from .core import *  # noqa: F403
-from .core import __all__  # noqa: F401
+from .expand import (
+    activities_frame,
+    activity_types_frame,
+    column_order,
+    drop_duplicate_activities,
+)
+from .schema import CORE_SCHEMA
+from .views import change_log, event_view, fields_long
 
-
-def __getattr__(name: str) -> object:
-    from . import core
-
-    return getattr(core, name)
+__all__ = [
+    "CORE_SCHEMA",
+    "activities_frame",
+    "activity_types_frame",
+    "change_log",
+    "column_order",
+    "drop_duplicate_activities",
+    "event_view",
+    "fields_long",
+]
