@@ -35,17 +35,16 @@ from .errors import (
     ServerError,
     StoreError,
 )
-from .store.core import (
+from .store import (
     ActivityStore,
     LeadRecord,
-    _as_max_age,
-    _concat,
-    activity_identity,
+    as_max_age,
+    concat_frames,
     merge_refreshed,
     raw_rows,
 )
+from .vocabulary import activity_identity, single_event
 from .vocabulary import lead_ids as lead_ids_of
-from .vocabulary import single_event
 
 if TYPE_CHECKING:
     from .api.client import LeadSquaredClient
@@ -192,7 +191,7 @@ class _LeadOutcome:
 
 
 def _expand(activities: Sequence[dict[str, Any]] | pl.Series, lead: str) -> pl.DataFrame:
-    from .frames.core import activities_frame
+    from .frames import activities_frame
 
     frame = activities_frame(activities if isinstance(activities, pl.Series) else list(activities))
     if frame.height and frame["lead_id"].null_count():
@@ -288,7 +287,7 @@ def _fetch_lead(
     # No frames.drop_duplicate_activities here: exact duplicates (whole activities equal) are
     # gone already, and distinct audit-log rows of one activity logged in the same second
     # share Id, EventCode and both times, so nothing looser than whole rows may be dropped.
-    frame = _concat(frames) if frames else _expand([], lead)
+    frame = concat_frames(frames) if frames else _expand([], lead)
     record = (
         store.write_lead(lead, pages.activities, fetched_at=fetched_at)
         if store is not None
@@ -368,7 +367,7 @@ def run_fetch(
         )
     leads, duplicates = _validate_leads(lead_ids)
     code = single_event(event)
-    max_age = _as_max_age(max_age)
+    max_age = as_max_age(max_age)
     notes: list[str] = []
     if duplicates:
         notes.append(f"{duplicates} duplicate lead id(s) dropped; each lead is fetched once.")
@@ -491,7 +490,7 @@ def run_fetch(
             )
         frame = store.frame(leads, event=code)  # leads that failed and were never stored: none
     else:
-        frame = _concat(
+        frame = concat_frames(
             [outcomes[lead].frame for lead in leads if lead in outcomes] or [_expand([], "")]
         )
     if code is not None and store is None and frame.height:

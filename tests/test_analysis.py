@@ -27,7 +27,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsq_analysis.analysis import core as an
+from lsq_analysis import analysis as an
+from lsq_analysis.vocabulary import resolve_events
 
 UTC = dt.timezone.utc
 
@@ -117,13 +118,13 @@ def test_event_labels_are_unique() -> None:
     frame = make_frame(rows)
     labels = dict(an.event_labels(frame).iter_rows())
     assert labels == {205: "Webinar (205)", 12000: "Webinar (12000)", 3011: "Audit log"}
-    assert an.resolve_event_codes(frame, "Webinar") == [205, 12000]
-    assert an.resolve_event_codes(frame, "webinar (12000)") == [12000]
+    assert resolve_events("Webinar", frame) == [205, 12000]
+    assert resolve_events("webinar (12000)", frame) == [12000]
 
 
 def test_event_names_select_codes_not_audit_log_twins(df: pl.DataFrame) -> None:
-    assert an.resolve_event_codes(df, "WhatsApp Message") == [222]
-    assert an.resolve_event_codes(df, ["audit log", "2001", 0]) == [0, 2001, 3011]
+    assert resolve_events("WhatsApp Message", df) == [222]
+    assert resolve_events(["audit log", "2001", 0], df) == [0, 2001, 3011]
     picked = an.filter_activities(df, events="WhatsApp Message")
     assert picked["event_code"].to_list() == [222]
     assert an.filter_activities(df, events="Logs")["event_code"].to_list() == [3011]
@@ -480,11 +481,16 @@ def test_sample_smoke() -> None:
 
 def test_docstring_examples_run() -> None:
     import doctest
+    import importlib
 
     pytest.importorskip("lsq_analysis.frames")
-    result = doctest.testmod(an, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 13
-    assert result.failed == 0
+    attempted = 0
+    for name in ("", ".prepare", ".scores", ".counts", ".sequences", ".funnels"):
+        module = importlib.import_module(f"lsq_analysis.analysis{name}")
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 13
 
 
 # ---------------------------------------------------------------------------- against brute force

@@ -83,6 +83,24 @@ def test_frame_and_scan_equal_expanding_the_raw_activities(tmp_path: Path, sampl
     assert store.frame(event=code)["event_code"].unique().to_list() == [code]
 
 
+def test_event_may_be_a_name_resolved_against_what_is_stored(tmp_path: Path, sample) -> None:
+    store = ActivityStore(tmp_path)
+    for lead, acts in sample.items():
+        store.write_lead(lead, acts)
+    by_name = store.frame(event="Email Opened")
+    assert by_name.height > 0 and by_name["event_code"].unique().to_list() == [0]
+    assert by_name.equals(store.frame(event=0))
+    assert store.frame(event=" email opened ").equals(by_name)  # any case, spaces stripped
+    assert store.frame(event="Audit log").equals(store.frame(event=3011))
+    # the name of a type, not the audit-log rows that carry the same name (code 3011)
+    assert store.frame(event="WhatsApp Message")["event_code"].unique().to_list() == [222]
+    leads = sorted(sample)[:2]
+    assert store.frame(leads, event="Email Opened").equals(store.frame(leads, event="0"))
+    with pytest.raises(ValueError, match="no event type named 'Email Opend'") as caught:
+        store.frame(event="Email Opend")
+    assert "'Email Opened'" in str(caught.value) and "'WhatsApp Message'" in str(caught.value)
+
+
 def test_cache_is_rebuilt_for_leads_written_since(tmp_path: Path, sample) -> None:
     leads = sorted(sample)
     store = ActivityStore(tmp_path)

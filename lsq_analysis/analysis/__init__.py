@@ -1,10 +1,74 @@
-"""Temporary: the analysis layer while it is split into modules (see docs/architecture.md)."""
+"""Analysis of the expanded activity frame: pure functions, DataFrame in, DataFrame out.
 
-from .core import *  # noqa: F403
-from .core import __all__  # noqa: F401
+Every function takes the expanded frame built by :func:`lsq_analysis.activities_frame` (one row
+per activity) and the same optional filters, described once here:
 
+* ``leads``: one lead id or an iterable of them; only their activities are used.
+* ``events``: one event or an iterable of events. An event is an event code (``222``, or the
+  string ``"222"``) or an event name (``"WhatsApp Message"``). Names are matched against the
+  display label of each code (see :func:`event_labels`) and against the ``event_name`` of
+  non-log rows, so ``"WhatsApp Message"`` selects code 222 and not the audit-log rows (code
+  3011) that carry the same name. ``"Audit log"`` or ``"Logs"`` select code 3011. An unknown
+  name raises ``ValueError`` listing the known ones.
+* ``start`` / ``end``: a ``datetime``, ``date`` or ISO string; ``created_on >= start`` and
+  ``created_on < end`` (``end`` is exclusive). A value without a time zone is taken as UTC.
 
-def __getattr__(name: str) -> object:
-    from . import core
+Times are ``created_on`` (UTC). Rows without ``created_on`` are ignored. Within a lead,
+activities are ordered by ``created_on``; ties keep the frame's order. An event type is
+identified by ``event_code``, because audit-log rows (code 3011) carry the name of the
+activity type they changed in ``event_name``; output columns named ``event`` hold the display
+label of a code (its most common name, ``"Audit log"`` for 3011; unique per code).
 
-    return getattr(core, name)
+:func:`time_to_event` takes its two events positionally (``time_to_event(df, "Lead Capture",
+"Email Opened")``); its ``start=`` / ``end=`` keywords are the date filters, as everywhere.
+
+The modules: ``scores`` (score_over_time, score_by_event), ``counts`` (event_counts,
+lead_summary, activity_heatmap_data), ``sequences`` (gaps, transitions, sessions),
+``funnels`` (funnel, time_to_event), ``selection`` (the pickers' headless twins: lead_index,
+find_leads, select_activities, ...) and ``prepare`` (the helpers they share). No function
+here plots or does HTTP; :mod:`lsq_analysis.charts` draws their results.
+
+Example:
+    >>> import lsq_analysis as lsq
+    >>> from lsq_analysis.analysis import lead_summary
+    >>> lead_summary(lsq.load_sample()).height
+    25
+"""
+
+from ..vocabulary import LOG_EVENT_CODE, LOG_EVENT_LABEL, event_labels, filter_activities
+from .counts import WEEKDAY_NAMES, activity_heatmap_data, event_counts, lead_summary
+from .funnels import funnel, time_to_event
+from .scores import score_by_event, score_over_time
+from .selection import (
+    activity_table,
+    date_bounds,
+    event_type_counts,
+    find_leads,
+    lead_index,
+    select_activities,
+)
+from .sequences import gaps, sessions, transitions
+
+__all__ = [
+    "LOG_EVENT_CODE",
+    "LOG_EVENT_LABEL",
+    "WEEKDAY_NAMES",
+    "activity_heatmap_data",
+    "activity_table",
+    "date_bounds",
+    "event_counts",
+    "event_labels",
+    "event_type_counts",
+    "filter_activities",
+    "find_leads",
+    "funnel",
+    "gaps",
+    "lead_index",
+    "lead_summary",
+    "score_by_event",
+    "score_over_time",
+    "select_activities",
+    "sessions",
+    "time_to_event",
+    "transitions",
+]

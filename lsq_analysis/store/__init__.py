@@ -1,10 +1,34 @@
-"""Temporary: the store layer while it is split into modules (see docs/architecture.md)."""
+"""The on-disk store: raw activities per lead as Parquet, with an expanded cache.
 
-from .core import *  # noqa: F403
-from .core import __all__  # noqa: F401
+The modules: ``activity_store`` (:class:`ActivityStore`), ``folder`` (the folder's layout,
+version marker and atomic writes) and ``records`` (the rows of a store file, refresh merging,
+and the frame helpers the store and fetching share).
 
+Example:
+    >>> from lsq_analysis.store import ActivityStore
+    >>> store = ActivityStore("lsq-store")
+    >>> store.frame(event="Email Opened").height
+    3
+"""
 
-def __getattr__(name: str) -> object:
-    from . import core
+from .activity_store import ActivityStore
+from .folder import STORE_VERSION
+from .records import (
+    RAW_SCHEMA,
+    LeadRecord,
+    as_max_age,
+    concat_frames,
+    merge_refreshed,
+    raw_rows,
+)
 
-    return getattr(core, name)
+__all__ = [
+    "RAW_SCHEMA",
+    "STORE_VERSION",
+    "ActivityStore",
+    "LeadRecord",
+    "as_max_age",
+    "concat_frames",
+    "merge_refreshed",
+    "raw_rows",
+]
