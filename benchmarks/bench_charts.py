@@ -25,8 +25,8 @@ from collections.abc import Callable
 import polars as pl
 
 import lsq_analysis as lsq
-from lsq_analysis.analysis import core as an
-from lsq_analysis.charts import core as ch
+from lsq_analysis import analysis as an
+from lsq_analysis import charts as ch
 
 ANALYSIS_TARGET_S = 1.0
 CHART_TARGET_S = 2.0

@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from lsq_analysis.analysis import core as an
-from lsq_analysis.charts import core as ch
+from lsq_analysis import analysis as an
+from lsq_analysis import charts as ch
 
 UTC = dt.timezone.utc
 CODE_ORDER = [0, 23, 222, 2001, 3011, 12000]
@@ -413,10 +413,15 @@ def test_sample_smoke() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
+    from lsq_analysis.charts import flows, mix, scores, style, timelines
+
     pytest.importorskip("lsq_analysis.frames")
-    result = doctest.testmod(ch, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 7
-    assert result.failed == 0
+    attempted = 0
+    for module in (ch, style, timelines, scores, mix, flows):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 7
 
 
 def test_charts_never_import_pandas() -> None:

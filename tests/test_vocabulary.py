@@ -9,7 +9,7 @@ import pytest
 
 import lsq_analysis as lsq
 from lsq_analysis import vocabulary as vocab
-from lsq_analysis.widgets.core import select_activities
+from lsq_analysis.analysis.selection import select_activities
 
 
 @pytest.fixture(scope="module")

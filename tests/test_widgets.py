@@ -399,7 +399,7 @@ def test_lead_picker_on_a_store_and_on_a_bare_client(tmp_path):
 
 
 def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monkeypatch):
-    import lsq_analysis.widgets.core as widgets
+    import lsq_analysis.widgets.explorer as widgets
 
     monkeypatch.setattr(widgets, "FAST_POINTS", 5)
     explorer = explore(frame, leads=[ASHA], tz="Asia/Kolkata")  # 6 activities: the charts draw
@@ -417,7 +417,7 @@ def test_explorer_hands_big_selections_to_the_charts_and_comes_back(frame, monke
 
 
 def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatch):
-    import lsq_analysis.widgets.core as widgets
+    import lsq_analysis.widgets.explorer as widgets
 
     explorer = explore(frame, leads=[ASHA, BILAL, NONAME])
     axis = explorer.figures["timeline"].layout.yaxis
@@ -438,13 +438,13 @@ def test_explorer_timeline_rows_are_named_but_keyed_by_lead_id(frame, monkeypatc
     assert axis.tickmode == "array"
     assert dict(zip(axis.tickvals, axis.ticktext, strict=True))[ASHA] == labels[ASHA]
 
-    monkeypatch.setattr(widgets, "_NAMED_ROWS", 2)  # too many rows to name: ids, and no stale names
+    monkeypatch.setattr(widgets, "NAMED_ROWS", 2)  # too many rows to name: ids, and no stale names
     explorer.refresh()
     assert explorer.figures["timeline"].layout.yaxis.tickmode == "auto"
 
 
 def test_explorer_shows_one_lead_as_a_row_per_event_type(frame, monkeypatch):
-    import lsq_analysis.widgets.core as widgets
+    import lsq_analysis.widgets.explorer as widgets
 
     explorer = explore(frame, leads=[ASHA])
     timeline = explorer.figures["timeline"]
@@ -466,3 +466,16 @@ def test_explorer_shows_one_lead_as_a_row_per_event_type(frame, monkeypatch):
     timeline = explorer.figures["timeline"]
     assert timeline.layout.yaxis.title.text == "Event type"
     assert all(set(t.y) == {t.name} for t in _visible(timeline))
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+    import importlib
+
+    attempted = 0
+    for name in ("analysis.selection", "widgets.pickers", "widgets.explorer"):
+        module = importlib.import_module(f"lsq_analysis.{name}")
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 10

@@ -1,10 +1,52 @@
-"""Temporary: the widgets layer while it is split into modules (see docs/architecture.md)."""
+"""Interactive pickers and the explorer, for JupyterLab.
 
-from .core import *  # noqa: F403
-from .core import __all__  # noqa: F401
+Each widget is a thin layer over a headless twin, a plain function returning the data behind
+it, so its logic is tested without a browser (STYLE.md point 5). The twins live with the
+analyses and the charts, and are re-exported here:
 
+| widget | headless twin |
+| --- | --- |
+| :class:`LeadPicker` | :func:`lead_index`, :func:`find_leads` |
+| :class:`EventPicker` | :func:`event_type_counts` |
+| :class:`DateRangePicker` | :func:`date_bounds` |
+| :class:`Explorer` (:func:`explore`) | :func:`select_activities`, :func:`activity_table`,
+  :func:`timeline_points`, :func:`score_points`; its ``.frames`` and ``.figures`` hold what
+  it shows |
 
-def __getattr__(name: str) -> object:
-    from . import core
+The modules: ``pickers`` (the three pickers) and ``explorer``. Every widget carries a CSS
+class of its own (``lsq-lead-picker``, ``lsq-event-picker``, ``lsq-date-range``,
+``lsq-explorer``, ``lsq-timeline``, ``lsq-score-chart``, ``lsq-table``).
 
-    return getattr(core, name)
+Example:
+    >>> import lsq_analysis as lsq
+    >>> explorer = lsq.explore(lsq.load_sample())  # doctest: +SKIP
+    >>> explorer  # in a notebook cell: pickers, timeline, score chart, table  # doctest: +SKIP
+"""
+
+from ..analysis.selection import (
+    activity_table,
+    date_bounds,
+    event_type_counts,
+    find_leads,
+    lead_index,
+    select_activities,
+)
+from ..charts import score_points, timeline_points
+from .explorer import Explorer, explore
+from .pickers import DateRangePicker, EventPicker, LeadPicker
+
+__all__ = [
+    "DateRangePicker",
+    "EventPicker",
+    "Explorer",
+    "LeadPicker",
+    "activity_table",
+    "date_bounds",
+    "event_type_counts",
+    "explore",
+    "find_leads",
+    "lead_index",
+    "score_points",
+    "select_activities",
+    "timeline_points",
+]

@@ -1,0 +1,516 @@
+"""The pickers: a lead (typed in, searched, fetched), event types, a range of days.
+
+Each is a thin ipywidgets layer over a headless twin in :mod:`lsq_analysis.analysis.selection`
+(:func:`~lsq_analysis.analysis.selection.lead_index` and
+:func:`~lsq_analysis.analysis.selection.find_leads`,
+:func:`~lsq_analysis.analysis.selection.event_type_counts`,
+:func:`~lsq_analysis.analysis.selection.date_bounds`) and has a ``value`` trait to observe.
+
+Example:
+    >>> import lsq_analysis as lsq
+    >>> picker = EventPicker(lsq.load_sample())
+    >>> picker.value = (0,); picker.value
+    (0,)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import ipywidgets as W
+import polars as pl
+import traitlets
+
+from ..analysis.selection import date_bounds, event_type_counts, find_leads, lead_index
+from ..vocabulary import as_list
+
+__all__ = ["DateRangePicker", "EventPicker", "LeadPicker", "source_frame"]
+
+
+def source_frame(source: object) -> pl.DataFrame | None:
+    """A frame from a DataFrame or an ActivityStore-like object (``.frame()``); else None.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> source_frame(lsq.load_sample().lazy()).height > 0
+        True
+    """
+    if source is None:
+        return None
+    if isinstance(source, pl.DataFrame):
+        return source
+    if isinstance(source, pl.LazyFrame):
+        return source.collect()
+    frame = getattr(source, "frame", None)
+    if callable(frame) and not hasattr(source, "get_lead_activities"):
+        return frame()
+    return None
+
+
+def _empty_frame() -> pl.DataFrame:
+    from ..frames import CORE_SCHEMA
+
+    return pl.DataFrame(schema=CORE_SCHEMA)
+
+
+def _lead_label(row: dict[str, Any]) -> str:
+    last = row["last_activity"]
+    when = last.strftime("%Y-%m-%d") if isinstance(last, dt.datetime) else "never"
+    who = " · ".join(x for x in (row["name"], row["email"]) if x) or "(no name)"
+    return f"{row['activities']:,} activities · last {when} · {who} · {row['lead_id'][:8]}…"
+
+
+class _Syncing:
+    """A re-entrancy flag: while set, observers ignore the changes the widget makes itself."""
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def __enter__(self) -> None:
+        self.active = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+
+
+def _fetching_text(lead_ids: Sequence[str]) -> str:
+    return (
+        f"fetching lead {lead_ids[0]}…"
+        if len(lead_ids) == 1
+        else f"fetching {len(lead_ids)} leads…"
+    )
+
+
+class LeadPicker(W.VBox):
+    """Find a lead among thousands by typing part of its id, name or e-mail, and pick it.
+
+    Each candidate shows its activity count and last activity. Given a client (and optionally
+    a store), typing a full lead id that is not loaded yet fetches that lead and adds it: in a
+    background thread, so the notebook stays usable while the call waits on the rate limit
+    (the status line says what is happening; :meth:`wait` blocks until it is done). The
+    headless twin is :func:`lead_index` + :func:`find_leads`.
+
+    Args:
+        source: An expanded frame, an :class:`~lsq_analysis.ActivityStore`, or a
+            :class:`~lsq_analysis.LeadSquaredClient` (then the picker starts empty and fetches
+            the leads typed in).
+        client: A client used to fetch leads typed by id that are not loaded yet.
+        store: Passed to ``fetch_activities`` when fetching (a path or ActivityStore).
+        multiple: Pick several leads (``.value`` is a tuple) instead of one (a str or None).
+        value: The lead(s) picked at the start.
+        limit: How many candidates to list at most.
+        progress: Show a progress bar while :meth:`fetch` runs (typed ids fetched in the
+            background report in the status line instead).
+        background: Fetch typed lead ids in a background thread (False: the typing waits).
+
+    Attributes:
+        value: The picked lead id (``multiple=False``) or tuple of ids.
+        frame: The activities the picker knows (grows when leads are fetched).
+        candidates: The frame of leads listed right now (from :func:`find_leads`).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> df = lsq.load_sample()
+        >>> picker = LeadPicker(df)
+        >>> picker.search.value = df["lead_id"][0][:8]
+        >>> picker.value = df["lead_id"][0]
+        >>> picker.value == df["lead_id"][0]
+        True
+    """
+
+    value = traitlets.Any(None)
+    frame_version = traitlets.Int(0)
+
+    def __init__(
+        self,
+        source: object = None,
+        *,
+        client: object = None,
+        store: object = None,
+        multiple: bool = False,
+        value: str | Sequence[str] | None = None,
+        limit: int = 50,
+        progress: bool = True,
+        background: bool = True,
+    ) -> None:
+        frame = source_frame(source)
+        if frame is None and source is not None and hasattr(source, "get_lead_activities"):
+            client = client or source
+        self.frame: pl.DataFrame = frame if frame is not None else _empty_frame()
+        self.client = client
+        self.store = store
+        self.multiple = multiple
+        self.limit = limit
+        self.progress = progress
+        self.background = background
+        self._fetcher: ThreadPoolExecutor | None = None
+        self._fetching: Future | None = None
+        self.index = lead_index(self.frame)
+        self.candidates = self.index.head(0)
+        self._syncing = _Syncing()
+        placeholder = "type part of a lead id, name or e-mail"
+        if client is not None:
+            placeholder += " (or a full lead id to fetch it)"
+        self.search = W.Text(placeholder=placeholder, continuous_update=True)
+        self.search.layout.width = "100%"
+        select_type = W.SelectMultiple if multiple else W.Select
+        self.options = select_type(options=[], rows=8)
+        self.options.layout.width = "100%"
+        self.status = W.HTML()
+        self.output = W.Output()
+        self.search.add_class("lsq-lead-search")
+        self.options.add_class("lsq-lead-options")
+        self.status.add_class("lsq-lead-status")
+        super().__init__(children=[self.search, self.options, self.status, self.output])
+        self.add_class("lsq-lead-picker")
+        self.layout.width = "100%"
+        self.search.observe(self._on_search, "value")
+        self.options.observe(self._on_options, "value")
+        if value is not None:
+            self.value = tuple(as_list(value)) if multiple else value
+        elif multiple:
+            self.value = ()
+        self._show_candidates()
+
+    # what the user does ------------------------------------------------------------------
+    def _on_search(self, change: dict) -> None:
+        query = change["new"].strip()
+        if self.client is not None and query and query.lower() not in self._known_ids():
+            from ..api.client import validate_lead_id
+
+            try:
+                lead_id = validate_lead_id(query)
+            except ValueError:
+                lead_id = None  # not a whole lead id (yet): just search
+            if lead_id is not None and lead_id.lower() not in self._known_ids():
+                self._fetch_typed(lead_id)
+                return
+        self._show_candidates()
+
+    def _fetch_typed(self, lead_id: str) -> None:
+        if not self.background:
+            self.fetch([lead_id])
+            return
+        if self._fetcher is None:  # one at a time, in the order typed
+            self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="lsq-lead-picker")
+        self.status.value = f"<small>{html.escape(_fetching_text([lead_id]))}</small>"
+        self._fetching = self._fetcher.submit(self._fetch_reporting, [lead_id])
+
+    def _fetch_reporting(self, lead_ids: list[str]) -> None:
+        try:
+            self.fetch(lead_ids, progress=False)
+        except Exception as error:  # nobody waits on this thread: the status line tells
+            message = f"{type(error).__name__}: {error}"
+            self.status.value = f"<small>could not fetch: {html.escape(message)}</small>"
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the lead ids typed so far have been fetched (for scripts and tests).
+
+        Example:
+            >>> picker.search.value = "6f1c1d2e-0b5c-4c3e-9d1a-2f0e7c9b8a71"  # doctest: +SKIP
+            >>> picker.wait(); picker.value  # doctest: +SKIP
+        """
+        if self._fetching is not None:
+            self._fetching.result(timeout)
+
+    def _on_options(self, change: dict) -> None:
+        if self._syncing.active:
+            return
+        new = change["new"]
+        if self.multiple:
+            # keep picked leads that the current search hides; the list shows them all anyway
+            self.value = tuple(new)
+        elif new is not None:
+            self.value = new
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> object:
+        value = proposal["value"]
+        if self.multiple:
+            return tuple(dict.fromkeys(as_list(value)))
+        if isinstance(value, (list, tuple)):
+            if len(value) > 1:
+                raise traitlets.TraitError("this LeadPicker picks one lead: pass multiple=True")
+            value = value[0] if value else None
+        return value
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict) -> None:
+        self._show_candidates()
+
+    # what it shows ---------------------------------------------------------------------------
+    def _picked(self) -> tuple[str, ...]:
+        return tuple(as_list(self.value))
+
+    def _known_ids(self) -> set[str]:
+        return {lead.lower() for lead in self.index["lead_id"].to_list()}
+
+    def _show_candidates(self) -> None:
+        self.candidates = find_leads(self.index, self.search.value, limit=self.limit)
+        rows = {row["lead_id"]: row for row in self.candidates.iter_rows(named=True)}
+        picked = [p for p in self._picked() if p not in rows]
+        if picked:  # picked leads stay listed (and selected) whatever the search
+            extra = self.index.filter(pl.col("lead_id").is_in(picked))
+            rows = {row["lead_id"]: row for row in extra.iter_rows(named=True)} | rows
+        options = [(_lead_label(row), lead) for lead, row in rows.items()]
+        with self._syncing:
+            self.options.options = options
+            listed = {lead for _, lead in options}
+            if self.multiple:
+                self.options.value = tuple(p for p in self._picked() if p in listed)
+            else:
+                self.options.value = self.value if self.value in listed else None
+        matched = self.candidates.height
+        total = self.index.height
+        text = f"{total:,} leads" if not self.search.value.strip() else f"{matched:,} of {total:,}"
+        if matched >= self.limit:
+            text += f" (first {self.limit} listed: type more to narrow)"
+        self.status.value = f"<small>{html.escape(text)}</small>"
+
+    # fetching -------------------------------------------------------------------------------
+    def fetch(self, lead_ids: Sequence[str], *, progress: bool | None = None) -> pl.DataFrame:
+        """Fetch leads through the client, add them to the picker and pick them.
+
+        Args:
+            lead_ids: Lead ids (GUIDs).
+            progress: Show a progress bar (default: the picker's ``progress``).
+
+        Returns:
+            The fetched activities (possibly empty). Errors are shown in the picker's status
+            line, never raised, and never include a key.
+
+        Example:
+            >>> picker = LeadPicker(client=client)  # doctest: +SKIP
+            >>> picker.fetch(["6f1c1d2e-..."]).height  # doctest: +SKIP
+        """
+        from ..errors import LeadSquaredError
+        from ..fetch import fetch_activities
+
+        if self.client is None:
+            raise ValueError("this LeadPicker has no client to fetch with: pass client=")
+        self.status.value = f"<small>{html.escape(_fetching_text(lead_ids))}</small>"
+        try:
+            with self.output:
+                fetched = fetch_activities(
+                    list(lead_ids),
+                    client=self.client,
+                    store=self.store,
+                    progress=self.progress if progress is None else progress,
+                    errors="raise",
+                )
+        except LeadSquaredError as error:
+            self.status.value = f"<small>could not fetch: {html.escape(str(error))}</small>"
+            return _empty_frame()
+        self.add(fetched)
+        known = {lead.lower(): lead for lead in self.index["lead_id"].to_list()}
+        found = [known[lead.lower()] for lead in lead_ids if lead.lower() in known]
+        if found:
+            self.value = (
+                tuple(dict.fromkeys([*self._picked(), *found])) if self.multiple else found[0]
+            )
+        if self.search.value.strip().lower() in {lead.lower() for lead in lead_ids}:
+            self.search.value = ""  # the id typed is done; anything typed since stays
+        else:
+            self._show_candidates()
+        missing = [lead for lead in lead_ids if lead.lower() not in known]
+        if missing:
+            self.status.value = (
+                f"<small>no activities for {html.escape(', '.join(missing))}</small>"
+            )
+        return fetched
+
+    def add(self, df: pl.DataFrame) -> None:
+        """Add activities (e.g. newly fetched leads) to what the picker knows.
+
+        Example:
+            >>> picker.add(more_activities)  # doctest: +SKIP
+        """
+        if df.is_empty():
+            return
+        known = self.frame.filter(~pl.col("lead_id").is_in(df["lead_id"].unique().to_list()))
+        self.frame = pl.concat([known, df], how="diagonal_relaxed")
+        self.index = lead_index(self.frame)
+        self.frame_version += 1
+        self._show_candidates()
+
+
+class EventPicker(W.VBox):
+    """Pick event types (several at once), each listed with its number of activities.
+
+    The headless twin is :func:`event_type_counts`.
+
+    Args:
+        df: The expanded activity frame.
+        value: Event codes picked at the start; every type when left out.
+
+    Attributes:
+        value: The picked event codes, a tuple of ints.
+        counts: The frame listed (from :func:`event_type_counts`).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> picker = EventPicker(lsq.load_sample())
+        >>> picker.select_none(); picker.value
+        ()
+        >>> picker.value = (0,); picker.value
+        (0,)
+    """
+
+    value = traitlets.Tuple()
+
+    def __init__(self, df: pl.DataFrame, *, value: Iterable[int] | None = None) -> None:
+        self.counts = event_type_counts(df)
+        self.codes: tuple[int, ...] = tuple(int(c) for c in self.counts["event_code"])
+        self._names = dict(zip(self.codes, self.counts["event_name"].to_list(), strict=True))
+        self._syncing = _Syncing()
+        self.options = W.SelectMultiple(options=[], rows=min(12, max(3, len(self.codes))))
+        self.options.layout.width = "100%"
+        self.all_button = W.Button(description="All", layout=W.Layout(width="60px"))
+        self.none_button = W.Button(description="None", layout=W.Layout(width="60px"))
+        self.status = W.HTML()
+        self.options.add_class("lsq-event-options")
+        self.all_button.add_class("lsq-event-all")
+        self.none_button.add_class("lsq-event-none")
+        super().__init__(
+            children=[W.HBox([self.all_button, self.none_button, self.status]), self.options]
+        )
+        self.add_class("lsq-event-picker")
+        self.layout.width = "100%"
+        self.all_button.on_click(lambda _: self.select_all())
+        self.none_button.on_click(lambda _: self.select_none())
+        self.options.observe(self._on_options, "value")
+        self.set_counts(self.counts)
+        self.value = self.codes if value is None else tuple(int(v) for v in value)
+
+    def set_frame(self, df: pl.DataFrame) -> None:
+        """List the event types of another frame (e.g. after leads were added), keeping picks.
+
+        If every type was picked, the new types are picked too.
+
+        Example:
+            >>> picker.set_frame(bigger_frame)  # doctest: +SKIP
+        """
+        had_all = set(self.value) == set(self.codes)
+        self.counts = event_type_counts(df)
+        self.codes = tuple(int(c) for c in self.counts["event_code"])
+        self._names = dict(zip(self.codes, self.counts["event_name"].to_list(), strict=True))
+        self.options.rows = min(12, max(3, len(self.codes)))
+        picked = self.codes if had_all else tuple(v for v in self.value if v in self.codes)
+        self.set_counts(self.counts)
+        self.value = picked
+
+    def select_all(self) -> None:
+        """Pick every event type."""
+        self.value = self.codes
+
+    def select_none(self) -> None:
+        """Pick no event type."""
+        self.value = ()
+
+    def set_counts(self, counts: pl.DataFrame) -> None:
+        """Relabel the list with other counts (e.g. those of the picked leads), keeping the picks.
+
+        Every event type of the original frame stays listed; types missing from ``counts`` show 0.
+
+        Example:
+            >>> picker.set_counts(event_type_counts(one_lead))  # doctest: +SKIP
+        """
+        by_code = dict(
+            zip(counts["event_code"].to_list(), counts["activities"].to_list(), strict=True)
+        )
+        options = [
+            (f"{self._names[code]} ({code}) — {by_code.get(code, 0):,}", code)
+            for code in self.codes
+        ]
+        with self._syncing:
+            self.options.options = options
+            self.options.value = tuple(v for v in self.value if v in self.codes)
+
+    def _on_options(self, change: dict) -> None:
+        if not self._syncing.active:
+            self.value = tuple(change["new"])
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(int(v) for v in proposal["value"]))
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict) -> None:
+        with self._syncing:
+            self.options.value = tuple(v for v in change["new"] if v in self.codes)
+        self.status.value = f"<small>{len(change['new'])} of {len(self.codes)} event types</small>"
+
+
+class DateRangePicker(W.HBox):
+    """Pick a range of days (UTC, both ends included); "All dates" clears it.
+
+    The headless twin is :func:`date_bounds`.
+
+    Args:
+        df: The expanded activity frame (sets the bounds shown).
+        value: ``(start, end)`` dates; ``None`` at either end means open.
+
+    Attributes:
+        value: ``(start, end)``, each a ``datetime.date`` or ``None``.
+
+    Example:
+        >>> import datetime as dt, lsq_analysis as lsq
+        >>> picker = DateRangePicker(lsq.load_sample())
+        >>> picker.value = (dt.date(2025, 3, 1), None)
+        >>> picker.start.value
+        datetime.date(2025, 3, 1)
+    """
+
+    value = traitlets.Tuple((None, None))
+
+    def __init__(
+        self, df: pl.DataFrame, *, value: tuple[dt.date | None, dt.date | None] = (None, None)
+    ) -> None:
+        self._syncing = _Syncing()
+        self.start = W.DatePicker(description="from", layout=W.Layout(width="220px"))
+        self.end = W.DatePicker(description="to", layout=W.Layout(width="220px"))
+        self.clear_button = W.Button(description="All dates", layout=W.Layout(width="90px"))
+        self.status = W.HTML()
+        self.set_frame(df)
+        self.start.add_class("lsq-date-start")
+        self.end.add_class("lsq-date-end")
+        self.clear_button.add_class("lsq-date-all")
+        super().__init__(children=[self.start, self.end, self.clear_button, self.status])
+        self.add_class("lsq-date-range")
+        self.start.observe(self._on_dates, "value")
+        self.end.observe(self._on_dates, "value")
+        self.clear_button.on_click(lambda _: setattr(self, "value", (None, None)))
+        self.value = tuple(value)
+
+    def set_frame(self, df: pl.DataFrame) -> None:
+        """Show the span of another frame (e.g. after leads were added); the range stays.
+
+        Example:
+            >>> picker.set_frame(bigger_frame)  # doctest: +SKIP
+        """
+        self.bounds = date_bounds(df)
+        first, last = self.bounds
+        span = f"activities from {first} to {last} (UTC)" if first else "no activities"
+        self.status.value = f"<small>{span}</small>"
+
+    def _on_dates(self, change: dict) -> None:
+        if not self._syncing.active:
+            self.value = (self.start.value, self.end.value)
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> tuple:
+        start, end = proposal["value"]
+        start = start.date() if isinstance(start, dt.datetime) else start
+        end = end.date() if isinstance(end, dt.datetime) else end
+        if start is not None and end is not None and start > end:
+            raise traitlets.TraitError(f"the range starts ({start}) after it ends ({end})")
+        return (start, end)
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict) -> None:
+        with self._syncing:
+            self.start.value, self.end.value = change["new"]
