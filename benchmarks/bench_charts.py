@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         ("sessions", lambda d: an.sessions(d)),
         ("transitions", lambda d: an.transitions(d)),
         (
-            "activity_heatmap_data Asia/Kolkata",
-            lambda d: an.activity_heatmap_data(d, "Asia/Kolkata"),
+            "activity_heatmap Asia/Kolkata",
+            lambda d: an.activity_heatmap(d, tz="Asia/Kolkata"),
         ),
     ]
     charts: list[tuple[str, Callable[[pl.DataFrame], object]]] = [
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         ("score_chart kind=by_event", lambda d: ch.score_chart(d, kind="by_event")),
         ("event_mix", lambda d: ch.event_mix(d)),
         ("event_mix every=1w", lambda d: ch.event_mix(d, every="1w")),
-        ("activity_heatmap", lambda d: ch.activity_heatmap(d)),
+        ("activity_heatmap_chart", lambda d: ch.activity_heatmap_chart(d)),
         ("funnel_chart", lambda d: ch.funnel_chart(d, steps)),
         ("transition_chart", lambda d: ch.transition_chart(d)),
     ]

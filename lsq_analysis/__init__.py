@@ -42,7 +42,7 @@ _EXPORTS: dict[str, str] = {
     "sample_activity_types": "samples",
     "sample_responses": "samples",
     "synthetic_activities": "samples",
-    "activity_heatmap_data": "analysis",
+    "activity_heatmap": "analysis",
     "event_counts": "analysis",
     "event_labels": "analysis",
     "funnel": "analysis",
@@ -60,7 +60,7 @@ _EXPORTS: dict[str, str] = {
     "lead_index": "analysis",
     "select_activities": "analysis",
     "filter_activities": "vocabulary",
-    "activity_heatmap": "charts",
+    "activity_heatmap_chart": "charts",
     "event_colors": "charts",
     "event_mix": "charts",
     "funnel_chart": "charts",
@@ -76,7 +76,7 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
     from .analysis import (
-        activity_heatmap_data,
+        activity_heatmap,
         event_counts,
         event_labels,
         funnel,
@@ -104,7 +104,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         FakeLeadSquared,
     )
     from .charts import (
-        activity_heatmap,
+        activity_heatmap_chart,
         event_colors,
         event_mix,
         funnel_chart,
@@ -193,7 +193,7 @@ __all__ = [
     "__version__",
     "activities_frame",
     "activity_heatmap",
-    "activity_heatmap_data",
+    "activity_heatmap_chart",
     "activity_table",
     "activity_types_frame",
     "change_log",

@@ -124,7 +124,7 @@ def write_report(
     *,
     title: str = "LeadSquared lead activities",
     source: str = "",
-    max_leads: int = DEFAULT_MAX_LEADS,
+    limit: int = DEFAULT_MAX_LEADS,
     tz: str = "UTC",
     notes: Sequence[str] = (),
 ) -> ReportResult:
@@ -135,7 +135,7 @@ def write_report(
         path: where to write the HTML file.
         title: the page title.
         source: where the data came from (shown under the title; never holds a key).
-        max_leads: leads given their own timeline and score chart, most engaged first.
+        limit: leads given their own timeline and score chart, most engaged first.
         tz: time zone of the charts' time axes.
         notes: extra lines shown under the title.
 
@@ -157,7 +157,7 @@ def write_report(
     path = Path(path)
     summary = lead_summary(df)
     names = _names(df)
-    top = summary["lead_id"].head(max_leads).to_list()
+    top = summary["lead_id"].head(limit).to_list()
     first, last = df["created_on"].min(), df["created_on"].max()
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",

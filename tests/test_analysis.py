@@ -217,7 +217,7 @@ def test_score_by_event(df: pl.DataFrame) -> None:
 
 def test_event_counts_default_keeps_audit_rows_apart(df: pl.DataFrame) -> None:
     out = an.event_counts(df)
-    assert out.columns == ["lead_id", "event_code", "event_name", "count"]
+    assert out.columns == ["lead_id", "event_code", "event_name", "n_activities"]
     assert out.rows() == [
         ("A", 0, "Email Opened", 1),
         ("A", 23, "Lead Capture", 1),
@@ -302,7 +302,7 @@ def test_gaps_pairs_consecutive_activities(df: pl.DataFrame) -> None:
 def test_transitions_counts_shares_and_medians(df: pl.DataFrame) -> None:
     out = an.transitions(df)
     first = out.row(0, named=True)
-    assert (first["from_event"], first["to_event"], first["count"], first["n_leads"]) == (
+    assert (first["from_event"], first["to_event"], first["n_transitions"], first["n_leads"]) == (
         "Lead Capture",
         "Email Opened",
         2,
@@ -323,7 +323,9 @@ def test_transitions_counts_shares_and_medians(df: pl.DataFrame) -> None:
     assert from_opened["share"].to_list() == [0.5, 0.5]
     # with an event filter, the skipped events disappear from the sequence
     only = an.transitions(df, events=["Lead Capture", "Payment Done"])
-    assert only.select("from_event_code", "to_event_code", "count").rows() == [(23, 12000, 1)]
+    assert only.select("from_event_code", "to_event_code", "n_transitions").rows() == [
+        (23, 12000, 1)
+    ]
 
 
 def test_sessions_split_on_pauses_longer_than_gap(df: pl.DataFrame) -> None:
@@ -432,16 +434,16 @@ def test_time_to_event(df: pl.DataFrame) -> None:
 
 
 def test_activity_heatmap_data_in_utc_and_kolkata(df: pl.DataFrame) -> None:
-    utc = an.activity_heatmap_data(df)
-    assert utc.height == 168 and utc["count"].sum() == 10
+    utc = an.activity_heatmap(df)
+    assert utc.height == 168 and utc["n_activities"].sum() == 10
     cells = {(d, h): n for d, _, h, n in utc.rows() if n}
     assert cells == {(1, 9): 5, (3, 10): 1, (2, 8): 1, (2, 9): 1, (4, 23): 1, (5, 0): 1}
     assert utc.row(0) == (1, "Mon", 0, 0)
-    ist = an.activity_heatmap_data(df, tz="Asia/Kolkata")
+    ist = an.activity_heatmap(df, tz="Asia/Kolkata")
     cells = {(d, h): n for d, _, h, n in ist.rows() if n}
     assert cells == {(1, 14): 3, (1, 15): 2, (3, 15): 1, (2, 13): 1, (2, 14): 1, (5, 5): 2}
     with pytest.raises(ValueError, match="IANA time zone"):
-        an.activity_heatmap_data(df, tz="Mars/Olympus")
+        an.activity_heatmap(df, tz="Mars/Olympus")
 
 
 # ---------------------------------------------------------------------------- edges
@@ -458,7 +460,7 @@ def test_every_function_accepts_a_filter_that_keeps_nothing(df: pl.DataFrame) ->
     assert an.transitions(df, **none).height == 0
     assert an.sessions(df, **none).height == 0
     assert an.time_to_event(df, 23, 0, **none).height == 0
-    assert an.activity_heatmap_data(df, **none)["count"].sum() == 0
+    assert an.activity_heatmap(df, **none)["n_activities"].sum() == 0
 
 
 def test_sample_smoke() -> None:
@@ -471,7 +473,7 @@ def test_sample_smoke() -> None:
     assert summary.height == sample["lead_id"].n_unique()
     assert summary["n_activities"].sum() == sample.height
     assert an.score_by_event(sample)["n_activities"].sum() == sample.height
-    assert an.activity_heatmap_data(sample)["count"].sum() == sample.height
+    assert an.activity_heatmap(sample)["n_activities"].sum() == sample.height
     assert an.gaps(sample).height == sample.height - summary.height
     labels = dict(an.event_labels(sample).iter_rows())
     if an.LOG_EVENT_CODE in labels:
@@ -584,4 +586,4 @@ def test_sessions_and_gaps_match_brute_force(rows, gap) -> None:
         expected += [(lead, n) for n in sizes]
     assert out.select("lead_id", "n_activities").rows() == expected
     assert an.gaps(frame).height == len(rows) - len({r[0] for r in rows})
-    assert an.transitions(frame)["count"].sum() == an.gaps(frame).height
+    assert an.transitions(frame)["n_transitions"].sum() == an.gaps(frame).height

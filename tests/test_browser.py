@@ -193,7 +193,7 @@ def test_html_report_renders_offline(page, tmp_path):
     from lsq_analysis import load_sample
     from lsq_analysis.report import write_report
 
-    report = write_report(load_sample(), tmp_path / "report.html", max_leads=3).path
+    report = write_report(load_sample(), tmp_path / "report.html", limit=3).path
     requests: list[str] = []
 
     def refuse_network(route):

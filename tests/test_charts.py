@@ -270,7 +270,7 @@ def test_score_chart_one_trace_per_lead_in_engagement_order(df: pl.DataFrame) ->
 
 
 def test_score_chart_limits_leads_and_resamples(df: pl.DataFrame) -> None:
-    top = ch.score_chart(df, max_leads=2, tz="America/New_York")
+    top = ch.score_chart(df, limit=2, tz="America/New_York")
     assert [trace.name for trace in top.data] == ["A", "B"]
     assert "the 2 highest-scoring of 3 leads" in top.layout.title.text
     assert top.layout.xaxis.title.text == "Time (America/New_York)"
@@ -336,14 +336,14 @@ def test_colors_stay_fixed_when_filtering(df: pl.DataFrame) -> None:
 
 
 def test_activity_heatmap(df: pl.DataFrame) -> None:
-    fig = ch.activity_heatmap(df, tz="Asia/Kolkata")
+    fig = ch.activity_heatmap_chart(df, tz="Asia/Kolkata")
     (trace,) = fig.data
     assert trace.type == "heatmap"
     z = np.asarray(trace.z)
     assert z.shape == (7, 24) and z.sum() == 10
     assert list(trace.y) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     assert z[0, 14] == 3 and z[0, 15] == 2 and z[4, 5] == 2  # Mon 14h, Mon 15h, Fri 05h
-    expected = an.activity_heatmap_data(df, tz="Asia/Kolkata")["count"].to_numpy()
+    expected = an.activity_heatmap(df, tz="Asia/Kolkata")["n_activities"].to_numpy()
     assert (z.ravel() == expected).all()
     assert fig.layout.xaxis.title.text == "Hour of day (Asia/Kolkata)"
     assert fig.layout.yaxis.title.text == "Weekday"
@@ -379,7 +379,7 @@ def test_transition_chart(df: pl.DataFrame) -> None:
         ("WhatsApp Message", "→ Payment Done"): 1,
         ("EmailSent", "→ Email Opened"): 1,
     }
-    top = ch.transition_chart(df, top=2)
+    top = ch.transition_chart(df, limit=2)
     assert len(top.data[0].link.value) == 2
     assert "top 2 of 6" in top.layout.title.text
 
@@ -406,7 +406,7 @@ def test_sample_smoke() -> None:
     assert len(score.data) == min(50, sample["lead_id"].n_unique())
     whole = ch.timeline(sample)
     assert sum(len(trace.x) for trace in whole.data) == sample.height
-    for fig in (ch.event_mix(sample, every="1w"), ch.activity_heatmap(sample)):
+    for fig in (ch.event_mix(sample, every="1w"), ch.activity_heatmap_chart(sample)):
         assert len(fig.to_json()) < 10_000_000
 
 
@@ -432,7 +432,7 @@ def test_charts_never_import_pandas() -> None:
     code = (
         "import sys, lsq_analysis as lsq\n"
         "df = lsq.load_sample()\n"
-        "for chart in (lsq.timeline, lsq.score_chart, lsq.event_mix, lsq.activity_heatmap,\n"
+        "for chart in (lsq.timeline, lsq.score_chart, lsq.event_mix, lsq.activity_heatmap_chart,\n"
         "              lsq.transition_chart):\n"
         "    chart(df).to_json()\n"
         "lsq.funnel_chart(df, ['Lead Capture', 'Email Opened']).to_json()\n"

@@ -96,7 +96,7 @@ def test_report_command_says_what_to_fix(tmp_path, monkeypatch, capsys):
 
 
 def test_write_report_limits_lead_sections(tmp_path):
-    result = write_report(load_sample(), tmp_path / "r.html", max_leads=2, title="Two <b>")
+    result = write_report(load_sample(), tmp_path / "r.html", limit=2, title="Two <b>")
     text = result.path.read_text(encoding="utf-8")
     assert (result.leads, result.lead_sections) == (25, 2)
     assert text.count("class='lead'") == 2
@@ -116,7 +116,7 @@ def test_an_event_type_keeps_its_colour_in_every_lead_timeline(tmp_path):
     from lsq_analysis.charts import event_colors
 
     df = load_sample()
-    text = write_report(df, tmp_path / "r.html", max_leads=4).path.read_text(encoding="utf-8")
+    text = write_report(df, tmp_path / "r.html", limit=4).path.read_text(encoding="utf-8")
     colors = event_colors(df)
     for name in ("Email Opened", "EmailSent", "Phone Call"):
         marker = re.compile(

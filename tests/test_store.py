@@ -191,8 +191,8 @@ def test_plan_splits_fresh_stale_missing(tmp_path: Path, sample) -> None:
     record = store.record(a)
     assert record is not None and record.fetched_at == old
     leads = store.leads()
-    assert leads.columns == ["lead_id", "fetched_at", "activities"]
-    assert leads.filter(pl.col("lead_id") == a)["activities"].item() == len(sample[a])
+    assert leads.columns == ["lead_id", "fetched_at", "n_activities"]
+    assert leads.filter(pl.col("lead_id") == a)["n_activities"].item() == len(sample[a])
     with pytest.raises(ValueError, match="max_age"):
         store.plan([a], max_age=-1)
 

@@ -123,7 +123,7 @@ def test_lead_index_takes_names_and_addresses_from_whatever_the_data_holds(frame
     # Bilal's newest address is in fields.mx_Custom_3; data.EmailAddress comes first by key
     assert rows[BILAL]["email"] == "bilal@example.org"
     assert rows[NONAME]["name"] is None and rows[NONAME]["email"] is None
-    assert rows[ASHA]["activities"] == 6
+    assert rows[ASHA]["n_activities"] == 6
     assert rows[ASHA]["last_activity"] == _at(9)
 
 
@@ -140,7 +140,7 @@ def test_find_leads_by_part_of_id_name_or_email_any_case(frame):
 
 def test_event_type_counts_lists_audit_log_rows_as_one_type(frame):
     counts = event_type_counts(frame)
-    assert dict(zip(counts["event_code"], counts["activities"], strict=True)) == {
+    assert dict(zip(counts["event_code"], counts["n_activities"], strict=True)) == {
         0: 4,
         222: 3,
         2001: 2,

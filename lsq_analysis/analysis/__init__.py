@@ -23,7 +23,7 @@ label of a code (its most common name, ``"Audit log"`` for 3011; unique per code
 "Email Opened")``); its ``start=`` / ``end=`` keywords are the date filters, as everywhere.
 
 The modules: ``scores`` (score_over_time, score_by_event), ``counts`` (event_counts,
-lead_summary, activity_heatmap_data), ``sequences`` (gaps, transitions, sessions),
+lead_summary, activity_heatmap), ``sequences`` (gaps, transitions, sessions),
 ``funnels`` (funnel, time_to_event), ``selection`` (the pickers' headless twins: lead_index,
 find_leads, select_activities, ...) and ``prepare`` (the helpers they share). No function
 here plots or does HTTP; :mod:`lsq_analysis.charts` draws their results.
@@ -36,7 +36,7 @@ Example:
 """
 
 from ..vocabulary import LOG_EVENT_CODE, LOG_EVENT_LABEL, event_labels, filter_activities
-from .counts import WEEKDAY_NAMES, activity_heatmap_data, event_counts, lead_summary
+from .counts import WEEKDAY_NAMES, activity_heatmap, event_counts, lead_summary
 from .funnels import funnel, time_to_event
 from .scores import score_by_event, score_over_time
 from .selection import (
@@ -53,7 +53,7 @@ __all__ = [
     "LOG_EVENT_CODE",
     "LOG_EVENT_LABEL",
     "WEEKDAY_NAMES",
-    "activity_heatmap_data",
+    "activity_heatmap",
     "activity_table",
     "date_bounds",
     "event_counts",

@@ -4,7 +4,7 @@ All take the shared filters of :mod:`lsq_analysis.analysis`.
 
 Example:
     >>> import lsq_analysis as lsq
-    >>> int(lsq.event_counts(lsq.load_sample())["count"].sum()) == lsq.load_sample().height
+    >>> int(lsq.event_counts(lsq.load_sample())["n_activities"].sum()) == lsq.load_sample().height
     True
 """
 
@@ -18,10 +18,10 @@ import polars as pl
 from ..vocabulary import Events, Leads, TimeBound, check_zone, event_labels, filtered, to_utc
 from .prepare import US_PER_HOUR, in_zone, prepared, with_label
 
-__all__ = ["WEEKDAY_NAMES", "activity_heatmap_data", "event_counts", "lead_summary"]
+__all__ = ["WEEKDAY_NAMES", "activity_heatmap", "event_counts", "lead_summary"]
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-"""Short weekday names, Monday first (``weekday`` 1-7 of :func:`activity_heatmap_data`)."""
+"""Short weekday names, Monday first (``weekday`` 1-7 of :func:`activity_heatmap`)."""
 
 _US_PER_DAY = 24 * US_PER_HOUR
 
@@ -53,13 +53,13 @@ def event_counts(
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:
-        The key columns, then ``count`` (Int64), sorted by the keys.
+        The key columns, then ``n_activities`` (Int64), sorted by the keys.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> weekly = lsq.event_counts(lsq.load_sample(), by=["event"], every="1w")
         >>> weekly.columns
-        ['event', 'created_on', 'count']
+        ['event', 'created_on', 'n_activities']
     """
     check_zone(tz)
     keys = [by] if isinstance(by, str) else list(by)
@@ -83,7 +83,9 @@ def event_counts(
         lazy = lazy.with_columns(in_zone(pl.col("created_on"), tz).dt.truncate(every))
         keys = [*keys, "created_on"] if "created_on" not in keys else keys
     out = (
-        lazy.group_by(keys).agg(pl.len().cast(pl.Int64).alias("count")).sort(keys, nulls_last=True)
+        lazy.group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("n_activities"))
+        .sort(keys, nulls_last=True)
     )
     return out.collect()
 
@@ -183,10 +185,10 @@ def lead_summary(
     return out.collect()
 
 
-def activity_heatmap_data(
+def activity_heatmap(
     df: pl.DataFrame,
-    tz: str = "UTC",
     *,
+    tz: str = "UTC",
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
@@ -201,25 +203,25 @@ def activity_heatmap_data(
 
     Returns:
         All 168 cells, zeros included: ``weekday`` (1 = Monday ... 7 = Sunday),
-        ``weekday_name`` ("Mon" ...), ``hour`` (0-23), ``count`` (Int64); sorted by weekday
+        ``weekday_name`` ("Mon" ...), ``hour`` (0-23), ``n_activities`` (Int64); sorted by weekday
         and hour.
 
     Example:
         >>> import lsq_analysis as lsq
-        >>> grid = lsq.activity_heatmap_data(lsq.load_sample(), tz="Asia/Kolkata")
+        >>> grid = lsq.activity_heatmap(lsq.load_sample(), tz="Asia/Kolkata")
         >>> grid.height
         168
     """
     check_zone(tz)
     local = in_zone(pl.col("created_on"), tz)
     counts = (
-        prepared(df, "activity_heatmap_data", [], leads, events, start, end, ordered=False)
+        prepared(df, "activity_heatmap", [], leads, events, start, end, ordered=False)
         .select(
             local.dt.weekday().cast(pl.Int8).alias("weekday"),
             local.dt.hour().cast(pl.Int8).alias("hour"),
         )
         .group_by("weekday", "hour")
-        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .agg(pl.len().cast(pl.Int64).alias("n_activities"))
     )
     grid = pl.LazyFrame(
         {
@@ -230,6 +232,6 @@ def activity_heatmap_data(
     )
     return (
         grid.join(counts, on=["weekday", "hour"], how="left", maintain_order="left")
-        .with_columns(pl.col("count").fill_null(0))
+        .with_columns(pl.col("n_activities").fill_null(0))
         .collect()
     )

@@ -70,14 +70,14 @@ def lead_index(df: pl.DataFrame) -> pl.DataFrame:
         df: The expanded activity frame (needs ``lead_id`` and ``created_on``).
 
     Returns:
-        Columns ``lead_id``, ``name``, ``email``, ``activities``, ``last_activity``,
+        Columns ``lead_id``, ``name``, ``email``, ``n_activities``, ``last_activity``,
         ``search`` (lower-case id, name and e-mail joined), most active leads first.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> index = lead_index(lsq.load_sample())
         >>> index.columns[:5]
-        ['lead_id', 'name', 'email', 'activities', 'last_activity']
+        ['lead_id', 'name', 'email', 'n_activities', 'last_activity']
     """
 
     def first_of(columns: list[str]) -> pl.Expr:
@@ -99,7 +99,7 @@ def lead_index(df: pl.DataFrame) -> pl.DataFrame:
         .agg(
             first_of(names).alias("name"),
             first_of(emails).alias("email"),
-            pl.len().cast(pl.Int64).alias("activities"),
+            pl.len().cast(pl.Int64).alias("n_activities"),
             pl.col("created_on").max().alias("last_activity"),
         )
         .with_columns(
@@ -111,7 +111,7 @@ def lead_index(df: pl.DataFrame) -> pl.DataFrame:
             .str.to_lowercase()
             .alias("search")
         )
-        .sort(["activities", "last_activity", "lead_id"], descending=[True, True, False])
+        .sort(["n_activities", "last_activity", "lead_id"], descending=[True, True, False])
     )
     return index
 
@@ -150,20 +150,20 @@ def event_type_counts(df: pl.DataFrame) -> pl.DataFrame:
         df: The expanded activity frame.
 
     Returns:
-        Columns ``event_code`` (Int32), ``event_name``, ``activities``; most frequent first.
+        Columns ``event_code`` (Int32), ``event_name``, ``n_activities``; most frequent first.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> counts = event_type_counts(lsq.load_sample())
         >>> counts.columns
-        ['event_code', 'event_name', 'activities']
+        ['event_code', 'event_name', 'n_activities']
     """
-    counts = df.group_by("event_code").agg(pl.len().cast(pl.Int64).alias("activities"))
+    counts = df.group_by("event_code").agg(pl.len().cast(pl.Int64).alias("n_activities"))
     return (
         event_labels(df)
         .rename({"event": "event_name"})
         .join(counts, on="event_code", how="inner")
-        .sort(["activities", "event_code"], descending=[True, False])
+        .sort(["n_activities", "event_code"], descending=[True, False])
     )
 
 

@@ -122,14 +122,14 @@ def transitions(
             skipped).
 
     Returns:
-        ``from_event_code``, ``from_event``, ``to_event_code``, ``to_event``, ``count``,
+        ``from_event_code``, ``from_event``, ``to_event_code``, ``to_event``, ``n_transitions``,
         ``n_leads``, ``share`` (of all transitions out of ``from_event``),
-        ``median_gap_hours``; sorted by count (highest first), then codes.
+        ``median_gap_hours``; sorted by ``n_transitions`` (highest first), then codes.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> moves = lsq.transitions(lsq.load_sample())
-        >>> moves["count"].is_sorted(descending=True)
+        >>> moves["n_transitions"].is_sorted(descending=True)
         True
     """
     labels = event_labels(df)
@@ -148,12 +148,14 @@ def transitions(
     out = (
         pairs.group_by("from_event_code", "to_event_code")
         .agg(
-            pl.len().cast(pl.Int64).alias("count"),
+            pl.len().cast(pl.Int64).alias("n_transitions"),
             pl.col("_lead").n_unique().cast(pl.Int64).alias("n_leads"),
             hours(pl.col("_gap")).median().alias("median_gap_hours"),
         )
         .with_columns(
-            (pl.col("count") / pl.col("count").sum().over("from_event_code")).alias("share")
+            (pl.col("n_transitions") / pl.col("n_transitions").sum().over("from_event_code")).alias(
+                "share"
+            )
         )
     )
     out = with_label(out, labels, "from_event_code", "from_event")
@@ -164,12 +166,14 @@ def transitions(
             "from_event",
             "to_event_code",
             "to_event",
-            "count",
+            "n_transitions",
             "n_leads",
             "share",
             "median_gap_hours",
         )
-        .sort(["count", "from_event_code", "to_event_code"], descending=[True, False, False])
+        .sort(
+            ["n_transitions", "from_event_code", "to_event_code"], descending=[True, False, False]
+        )
         .collect()
     )
 

@@ -7,7 +7,7 @@ themselves. The numbers behind each figure come from :mod:`lsq_analysis.analysis
 
 The modules: ``style`` (palette, hover text and templates, times, heights, notes),
 ``timelines`` (the timeline and its points), ``scores`` (the score chart and its points),
-``mix`` (event_mix, activity_heatmap) and ``flows`` (funnel_chart, transition_chart). The
+``mix`` (event_mix, activity_heatmap_chart) and ``flows`` (funnel_chart, transition_chart). The
 charts own every figure: the explorer (:mod:`lsq_analysis.widgets`) shows
 :func:`timeline_spec` / :func:`score_spec` (plain figure dicts of :func:`timeline_points` /
 :func:`score_points`) or the figures themselves, and computes none of it.
@@ -47,7 +47,7 @@ Trace structure (stable, for ``go.FigureWidget(fig)`` updated in place with
   ``bar`` trace.
 * :func:`event_mix`: one ``bar`` trace per event type, ordered by code, with the same
   ``meta``.
-* :func:`activity_heatmap`: one ``heatmap`` trace; :func:`funnel_chart`: one ``funnel``
+* :func:`activity_heatmap_chart`: one ``heatmap`` trace; :func:`funnel_chart`: one ``funnel``
   trace; :func:`transition_chart`: one ``sankey`` trace.
 
 Static images: ``fig.write_image("chart.png")`` (or ``.svg``, ``.pdf``; ``width=``,
@@ -64,7 +64,7 @@ Example:
 """
 
 from .flows import funnel_chart, transition_chart
-from .mix import activity_heatmap, event_mix
+from .mix import activity_heatmap_chart, event_mix
 from .scores import score_chart, score_points, score_spec
 from .style import MAX_POINTS, PALETTE, event_colors
 from .timelines import timeline, timeline_points, timeline_spec
@@ -72,7 +72,7 @@ from .timelines import timeline, timeline_points, timeline_spec
 __all__ = [
     "MAX_POINTS",
     "PALETTE",
-    "activity_heatmap",
+    "activity_heatmap_chart",
     "event_colors",
     "event_mix",
     "funnel_chart",

@@ -2,7 +2,7 @@
 
 Example:
     >>> import lsq_analysis as lsq
-    >>> fig = transition_chart(lsq.load_sample(), top=5)
+    >>> fig = transition_chart(lsq.load_sample(), limit=5)
     >>> fig.data[0].type
     'sankey'
 """
@@ -88,7 +88,7 @@ def _duration_words(hours: float) -> str:
 def transition_chart(
     df: pl.DataFrame,
     *,
-    top: int = 25,
+    limit: int = 25,
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
@@ -100,7 +100,7 @@ def transition_chart(
 
     Args:
         df: the expanded activity frame.
-        top: draw the ``top`` most frequent transitions (the title says how many there are).
+        limit: draw the ``limit`` most frequent transitions (the title says how many there are).
         leads, events, start, end, color_map, title: see :mod:`lsq_analysis.charts`.
 
     Returns:
@@ -110,14 +110,14 @@ def transition_chart(
 
     Example:
         >>> import lsq_analysis as lsq
-        >>> fig = lsq.transition_chart(lsq.load_sample(), top=10)
+        >>> fig = lsq.transition_chart(lsq.load_sample(), limit=10)
         >>> len(fig.data[0].link.value) <= 10
         True
     """
     colors = colors_for(df, color_map)
     data = transitions(df, leads=leads, events=events, start=start, end=end)
     total = data.height
-    data = data.head(top)
+    data = data.head(limit)
     sources = list(dict.fromkeys(data["from_event"].to_list()))
     targets = list(dict.fromkeys(data["to_event"].to_list()))
     node_labels = sources + [f"→ {t}" for t in targets]
@@ -133,7 +133,7 @@ def transition_chart(
             link={
                 "source": [index_from[e] for e in data["from_event"]],
                 "target": [index_to[e] for e in data["to_event"]],
-                "value": data["count"].to_list(),
+                "value": data["n_transitions"].to_list(),
                 "customdata": [f"{s:.0%}" for s in data["share"]],
                 "hovertemplate": (
                     "%{source.label} → %{target.label}<br>%{value} times"

@@ -15,11 +15,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from ..analysis import activity_heatmap_data, event_counts
+from ..analysis import activity_heatmap, event_counts
 from ..vocabulary import Events, Leads, TimeBound, check_zone, event_labels
 from .style import BUCKET_WORDS, TEMPLATE, colors_for, empty_figure, iso_time, time_title
 
-__all__ = ["activity_heatmap", "event_mix"]
+__all__ = ["activity_heatmap_chart", "event_mix"]
 
 
 def event_mix(
@@ -77,7 +77,7 @@ def event_mix(
             return empty_figure(heading, "Activities", "Event type")
         fig = px.bar(
             counts,
-            x="count",
+            x="n_activities",
             y="event",
             color="event",
             orientation="h",
@@ -102,7 +102,7 @@ def event_mix(
         fig = px.bar(
             counts,
             x="time",
-            y="count",
+            y="n_activities",
             color="event",
             category_orders={"event": label_order},
             color_discrete_map=colors,
@@ -127,10 +127,10 @@ def event_mix(
     return fig
 
 
-def activity_heatmap(
+def activity_heatmap_chart(
     df: pl.DataFrame,
-    tz: str = "UTC",
     *,
+    tz: str = "UTC",
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
@@ -148,17 +148,17 @@ def activity_heatmap(
 
     Returns:
         One ``heatmap`` trace: ``z`` 7 x 24 counts (from
-        :func:`~lsq_analysis.analysis.activity_heatmap_data`), ``x`` hours 0-23, ``y``
+        :func:`~lsq_analysis.analysis.activity_heatmap`), ``x`` hours 0-23, ``y``
         ``"Mon"`` ... ``"Sun"``; x axis ``"Hour of day (<tz>)"``, y axis ``"Weekday"``.
 
     Example:
         >>> import lsq_analysis as lsq
-        >>> fig = lsq.activity_heatmap(lsq.load_sample(), tz="Asia/Kolkata")
+        >>> fig = lsq.activity_heatmap_chart(lsq.load_sample(), tz="Asia/Kolkata")
         >>> len(fig.data[0].z), len(fig.data[0].z[0])
         (7, 24)
     """
-    grid = activity_heatmap_data(df, tz, leads=leads, events=events, start=start, end=end)
-    z = grid["count"].to_numpy().reshape(7, 24)
+    grid = activity_heatmap(df, tz=tz, leads=leads, events=events, start=start, end=end)
+    z = grid["n_activities"].to_numpy().reshape(7, 24)
     fig = go.Figure(
         go.Heatmap(
             z=z,

@@ -177,7 +177,7 @@ def score_chart(
     start: TimeBound = None,
     end: TimeBound = None,
     tz: str = "UTC",
-    max_leads: int = 50,
+    limit: int = 50,
     max_points: int = MAX_POINTS,
     color_map: Mapping[str, str] | None = None,
     title: str | None = None,
@@ -193,7 +193,7 @@ def score_chart(
         every: for ``"cumulative"``, resample per bucket (``"1d"``, ``"1w"``...) instead of one
             point per activity. Chosen automatically (and said in the title) when the points
             would exceed ``max_points``.
-        max_leads: for ``"cumulative"``, draw at most this many leads, the highest total
+        limit: for ``"cumulative"``, draw at most this many leads, the highest total
             scores first (the title says when leads were left out).
         lead_names: for ``"cumulative"``, lead id -> its name in the legend.
         leads, events, start, end, tz, max_points, color_map, title: see
@@ -209,7 +209,7 @@ def score_chart(
 
     Example:
         >>> import lsq_analysis as lsq
-        >>> fig = lsq.score_chart(lsq.load_sample(), max_leads=3, tz="Asia/Kolkata")
+        >>> fig = lsq.score_chart(lsq.load_sample(), limit=3, tz="Asia/Kolkata")
         >>> len(fig.data), fig.layout.xaxis.title.text
         (3, 'Time (Asia/Kolkata)')
     """
@@ -228,7 +228,7 @@ def score_chart(
         return empty_figure(heading, time_title(tz), "Cumulative score")
     totals = picked.group_by("lead_id").agg(pl.col("activity_score").sum().alias("total"))
     notes = []
-    chosen = totals.sort(["total", "lead_id"], descending=[True, False]).head(max_leads)
+    chosen = totals.sort(["total", "lead_id"], descending=[True, False]).head(limit)
     chosen = chosen["lead_id"].to_list()
     if len(chosen) < totals.height:
         picked = picked.filter(pl.col("lead_id").is_in(pl.Series(chosen).implode()))

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -233,7 +234,7 @@ def timeline_height(rows: int, legend_entries: int) -> int:
     return max(320, min(900, max(140 + 26 * rows, 200 + 30 * legend_entries)))
 
 
-def note_annotation(text: str) -> dict:
+def note_annotation(text: str) -> dict[str, Any]:
     """A grey note under the title (a figure is aggregated or trimmed), as a layout annotation.
 
     Example:
@@ -254,7 +255,7 @@ def note_annotation(text: str) -> dict:
     }
 
 
-def empty_spec(title: str, x_title: str, y_title: str) -> dict:
+def empty_spec(title: str, x_title: str, y_title: str) -> dict[str, Any]:
     """The figure (as a plain dict) of a selection without activities: axes and a message.
 
     Example:

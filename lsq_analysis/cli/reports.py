@@ -69,7 +69,7 @@ def run_demo(
     out: str | Path = "lsq-report.html",
     *,
     progress: bool = True,
-    max_leads: int = DEFAULT_MAX_LEADS,
+    limit: int = DEFAULT_MAX_LEADS,
     stream: TextIO | None = None,
 ) -> ReportResult:
     """Fetch every sample lead from a local fake LeadSquared and write the HTML report.
@@ -81,7 +81,7 @@ def run_demo(
     Args:
         out: where to write the report.
         progress: show the fetch progress bar.
-        max_leads: leads given their own charts.
+        limit: leads given their own charts.
         stream: where to print the summary (default: standard output).
 
     Returns:
@@ -118,7 +118,7 @@ def run_demo(
         out,
         title="lsq-analysis demo: the bundled sample leads",
         source=source,
-        max_leads=max_leads,
+        limit=limit,
         notes=[f"Fetch: {result.summary()}."],
     )
     report.fetch = result
@@ -138,7 +138,7 @@ def run_report(
     event: int | str | None = None,
     store: str | Path | None = None,
     progress: bool = True,
-    max_leads: int = DEFAULT_MAX_LEADS,
+    limit: int = DEFAULT_MAX_LEADS,
     stream: TextIO | None = None,
 ) -> ReportResult:
     """Fetch leads from a LeadSquared account (keys from ``LSQ_*`` or ``.env``) and report.
@@ -150,7 +150,7 @@ def run_report(
         event: only this event code.
         store: an ActivityStore folder, so a re-run costs no API calls.
         progress: show the fetch progress bar.
-        max_leads: leads given their own charts.
+        limit: leads given their own charts.
         stream: where to print the summary.
 
     Returns:
@@ -193,7 +193,7 @@ def run_report(
             result.frame,
             path,
             source=f"Fetched from {client.base_url}.",
-            max_leads=max_leads,
+            limit=limit,
             notes=[f"Fetch: {result.summary()}.", *result.notes],
         )
 
@@ -287,7 +287,7 @@ def report_command(args: argparse.Namespace) -> int:
             event=args.event,
             store=args.store,
             progress=not args.no_progress,
-            max_leads=args.max_leads,
+            limit=args.max_leads,
         )
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)

@@ -242,10 +242,10 @@ class ActivityStore:
         return len(list_raw(self.path))
 
     def leads(self) -> pl.DataFrame:
-        """One row per stored lead: ``lead_id``, ``fetched_at``, ``activities``.
+        """One row per stored lead: ``lead_id``, ``fetched_at``, ``n_activities``.
 
         Example:
-            >>> store.leads().filter(pl.col("activities") == 0)
+            >>> store.leads().filter(pl.col("n_activities") == 0)
         """
         index = self._read_index()
         records = [
@@ -255,9 +255,13 @@ class ActivityStore:
             {
                 "lead_id": [r.lead_id for r in records if r],
                 "fetched_at": [r.fetched_at for r in records if r],
-                "activities": [r.activities for r in records if r],
+                "n_activities": [r.activities for r in records if r],
             },
-            schema={k: v for k, v in _INDEX_SCHEMA.items() if k not in ("token", "offset")},
+            schema={
+                "lead_id": pl.String(),
+                "fetched_at": pl.Datetime("us", "UTC"),
+                "n_activities": pl.Int64(),
+            },
         )
 
     def plan(

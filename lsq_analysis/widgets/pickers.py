@@ -61,7 +61,7 @@ def _lead_label(row: dict[str, Any]) -> str:
     last = row["last_activity"]
     when = last.strftime("%Y-%m-%d") if isinstance(last, dt.datetime) else "never"
     who = " · ".join(x for x in (row["name"], row["email"]) if x) or "(no name)"
-    return f"{row['activities']:,} activities · last {when} · {who} · {row['lead_id'][:8]}…"
+    return f"{row['n_activities']:,} activities · last {when} · {who} · {row['lead_id'][:8]}…"
 
 
 class _Syncing:
@@ -420,7 +420,7 @@ class EventPicker(W.VBox):
             >>> picker.set_counts(event_type_counts(one_lead))  # doctest: +SKIP
         """
         by_code = dict(
-            zip(counts["event_code"].to_list(), counts["activities"].to_list(), strict=True)
+            zip(counts["event_code"].to_list(), counts["n_activities"].to_list(), strict=True)
         )
         options = [
             (f"{self._names[code]} ({code}) — {by_code.get(code, 0):,}", code)
