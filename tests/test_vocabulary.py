@@ -104,3 +104,78 @@ def test_a_frame_of_upper_case_ids_matches_a_lower_case_id(sample):
     lead = sample["lead_id"][0]
     got = lsq.filter_activities(shouting, leads=lead)
     assert got.height == lsq.filter_activities(sample, leads=lead).height > 0
+
+
+def _public_functions_taking(parameter: str) -> list[str]:
+    import inspect
+
+    found = []
+    for name in lsq.__all__:
+        obj = getattr(lsq, name)
+        if inspect.isfunction(obj) and parameter in inspect.signature(obj).parameters:
+            found.append(name)
+    return sorted(found)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal results: frames by value, figures by their JSON."""
+    if isinstance(a, pl.DataFrame) and isinstance(b, pl.DataFrame):
+        return a.equals(b)
+    if hasattr(a, "to_plotly_json") and hasattr(b, "to_plotly_json"):
+        return a.to_json() == b.to_json()  # type: ignore[attr-defined]
+    return a == b
+
+
+# functions that need more than the frame; the rest are called as f(df, **filters)
+_EXTRA_ARGS: dict[str, tuple[object, ...]] = {
+    "funnel": (["Lead Capture", "Email Opened"],),
+    "funnel_chart": (["Lead Capture", "Email Opened"],),
+    "time_to_event": ("Lead Capture", "Email Opened"),
+}
+# lead_summary measures days_since_last from the whole frame's latest time unless told
+_EXTRA_KWARGS: dict[str, dict[str, object]] = {
+    "lead_summary": {"now": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}
+}
+_NOT_FRAME_FUNCTIONS = {"explore"}  # widgets: covered by the explorer tests below
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in _public_functions_taking("events") if n not in _NOT_FRAME_FUNCTIONS]
+)
+def test_every_function_taking_events_gives_the_same_result_for_names_and_codes(sample, name):
+    function = getattr(lsq, name)
+    names = ["Email Opened", "WhatsApp Message", "Audit log", "Lead Capture"]
+    codes = vocab.resolve_events(names, sample)
+    args = _EXTRA_ARGS.get(name, ())
+    by_name = function(sample, *args, events=names)
+    by_code = function(sample, *args, events=codes)
+    assert _same(by_name, by_code), name
+    with pytest.raises(ValueError, match="Email Opened"):  # a wrong name lists the names
+        function(sample, *args, events=["Emial Opened"])
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in _public_functions_taking("end") if n not in _NOT_FRAME_FUNCTIONS]
+)
+def test_every_function_taking_end_treats_it_as_exclusive(sample, name):
+    # the instant 'end' is excluded: a row exactly at 'end' is left out, the one before is in
+    function = getattr(lsq, name)
+    args = _EXTRA_ARGS.get(name, ())
+    end = sample.sort("created_on")["created_on"][sample.height // 2]
+    before = sample.filter(pl.col("created_on") < end)
+    assert sample.filter(pl.col("created_on") == end).height > 0  # the boundary is exercised
+    kwargs = _EXTRA_KWARGS.get(name, {})
+    assert _same(function(sample, *args, end=end, **kwargs), function(before, *args, **kwargs))
+
+
+def test_the_explorer_to_date_includes_that_day_and_no_more(sample):
+    from lsq_analysis.widgets import Explorer
+
+    explorer = Explorer(sample)
+    explorer.lead_picker.value = tuple(sample["lead_id"].unique().sort().to_list())
+    day = dt.date(2025, 3, 1)
+    explorer.date_picker.value = (day, day)
+    shown = explorer.frames["activities"]
+    start = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    expected = lsq.filter_activities(sample, start=start, end=start + dt.timedelta(days=1))
+    assert shown.height == expected.height > 0
