@@ -159,5 +159,6 @@ class FetchError(LeadSquaredError):
             {"frame": self.frame, "failures": self.failures},
         )
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        if state is not None:  # BaseException's signature; __reduce__ always gives a dict
+            self.__dict__.update(state)

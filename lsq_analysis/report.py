@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # polars and plotly load when a report is written, not for `--help`
+    import plotly.graph_objects as go
     import polars as pl
 
     from .fetch import FetchResult
@@ -177,10 +178,10 @@ def write_report(
         "<p class='note'>Sorted by engagement: total score, then activities.</p>",
         _summary_table(summary, names),
     ]
-    inlined = []  # plotly's JavaScript goes into the first chart only
+    inlined: list[bool] = []  # plotly's JavaScript goes into the first chart only
 
-    def chart(figure: object) -> str:
-        div = figure.to_html(  # type: ignore[attr-defined]
+    def chart(figure: go.Figure) -> str:
+        div: str = figure.to_html(
             full_html=False, include_plotlyjs=not inlined, config={"displaylogo": False}
         )
         inlined.append(True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .api.fake import synthetic as _synthetic
 from .errors import ConfigurationError
@@ -53,7 +53,7 @@ def _read_responses() -> tuple[tuple[str, str], ...]:
     return tuple((p.stem, p.read_text(encoding="utf-8")) for p in files)
 
 
-def sample_responses() -> dict[str, dict]:
+def sample_responses() -> dict[str, dict[str, Any]]:
     """The bundled API responses, one per lead.
 
     Returns:
@@ -69,7 +69,7 @@ def sample_responses() -> dict[str, dict]:
     return {lead_id: json.loads(text) for lead_id, text in _read_responses()}
 
 
-def sample_activity_types() -> list[dict]:
+def sample_activity_types() -> list[dict[str, Any]]:
     """The bundled activity-type catalog, as ``ActivityTypes.Get`` returns it.
 
     Returns:
@@ -82,7 +82,8 @@ def sample_activity_types() -> list[dict]:
         >>> {t["ActivityEvent"] for t in sample_activity_types()} >= {0, 23, 2001, 3011}
         True
     """
-    return json.loads((samples_dir() / CATALOG_FILE).read_text(encoding="utf-8"))
+    text = (samples_dir() / CATALOG_FILE).read_text(encoding="utf-8")
+    return cast("list[dict[str, Any]]", json.loads(text))  # the bundled catalog is a list
 
 
 def load_sample() -> pl.DataFrame:
@@ -116,7 +117,7 @@ def synthetic_activities(
     seed: int = 0,
     start: str = "2025-01-01",
     days: int = 180,
-) -> dict[str, list[dict]]:
+) -> dict[str, list[dict[str, Any]]]:
     """Generate realistic raw activities for any number of invented leads, deterministically.
 
     The same event types (17, system and custom, with the bundled catalog's scores) and every

@@ -35,7 +35,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias, overload
 
 import orjson
 import polars as pl
@@ -152,7 +152,7 @@ def lead_ids(values: Iterable[object], *, what: str = "lead ids") -> tuple[list[
 # ---------------------------------------------------------------------------- events
 
 
-def as_list(values: object) -> list:
+def as_list(values: object) -> list[Any]:
     """``None`` → ``[]``; one string or number → ``[it]``; a Series or iterable → a list.
 
     Example:
@@ -412,6 +412,12 @@ def check_zone(tz: str) -> str:
     return tz
 
 
+@overload
+def to_utc(value: None, name: str, *, tz: str = "UTC") -> None: ...
+@overload
+def to_utc(value: dt.datetime | dt.date | str, name: str, *, tz: str = "UTC") -> dt.datetime: ...
+@overload
+def to_utc(value: TimeBound, name: str, *, tz: str = "UTC") -> dt.datetime | None: ...
 def to_utc(value: TimeBound, name: str, *, tz: str = "UTC") -> dt.datetime | None:
     """A time bound as an aware UTC ``datetime``; a wall time or date is read in ``tz``.
 

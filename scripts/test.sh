@@ -18,6 +18,7 @@ PYTHON=${PYTHON:-python3}
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 
 # The frame tests once more with the C parser turned off: its pyarrow fallback must give the

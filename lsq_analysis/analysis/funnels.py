@@ -196,7 +196,7 @@ def funnel(
                 "median_time_from_first": counts.get(f"f{k}"),
             }
         )
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "step": pl.Int64,
         "event": pl.Utf8,
         "event_codes": pl.List(pl.Int32),

@@ -237,7 +237,7 @@ def activity_table(df: pl.DataFrame, *, max_rows: int | None = 200) -> pl.DataFr
         >>> table.columns[:3]
         ['created_on', 'lead_id', 'event_code']
     """
-    core = [
+    core: list[str] = [
         c
         for c in ("created_on", "lead_id", "event_code", "event_name", "activity_score")
         if c in df.columns

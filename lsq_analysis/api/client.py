@@ -280,12 +280,11 @@ class LeadSquaredClient:
         """
         with self._stats_lock:
             counts = dict(self._counts)
-        return ClientStats(
-            **{
-                name: (counts[name] if name == "waited_seconds" else int(counts[name]))
-                for name in counts
-            }
-        )
+        values: dict[str, Any] = {
+            name: (counts[name] if name == "waited_seconds" else int(counts[name]))
+            for name in counts
+        }
+        return ClientStats(**values)
 
     def _count(self, name: str, amount: float = 1) -> None:
         with self._stats_lock:
@@ -704,7 +703,7 @@ class LeadSquaredClient:
             exception_type = self._scrub(str(raw_type))[:_MAX_SERVER_TEXT] if raw_type else None
             if raw_message:
                 exception_message = self._scrub(str(raw_message))[:_MAX_SERVER_TEXT]
-        context = {
+        context: dict[str, Any] = {
             "status": status,
             "exception_type": exception_type,
             "exception_message": exception_message,
@@ -847,7 +846,7 @@ def _read_within(response: requests.Response, deadline: float) -> bytes:
     requests' own time-out bounds each read, not the reply: a body trickling in a byte at a
     time would be waited for indefinitely.
     """
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         if time.monotonic() > deadline:
             raise _DeadlinePassed

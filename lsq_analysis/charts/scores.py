@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, cast
 
 import plotly.graph_objects as go
 import polars as pl
@@ -83,12 +84,12 @@ def _lines(
     custom: list[str],
     lead_names: Mapping[str, str] | None,
     webgl: bool,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """One step line (a plain trace dict) per lead of ``order`` present in ``scores``."""
     parts = scores.partition_by("lead_id", as_dict=True)
     names = lead_names or {}
     mode = "lines+markers" if scores.height <= MARKERS_UP_TO else "lines"
-    traces = []
+    traces: list[dict[str, Any]] = []
     for lead in order:
         part = parts.get((lead,))
         if part is None:
@@ -113,7 +114,7 @@ def _lines(
     return traces
 
 
-def _layout(tz: str, title: str, notes: list[str]) -> dict:
+def _layout(tz: str, title: str, notes: list[str]) -> dict[str, Any]:
     return {
         "title": {"text": title},
         "xaxis": {"title": {"text": time_title(tz)}, "type": "date"},
@@ -130,7 +131,7 @@ def score_spec(
     tz: str = "UTC",
     title: str | None = None,
     lead_names: Mapping[str, str] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The cumulative score chart of :func:`score_points` as a plain figure dict.
 
     ``go.Figure(spec)`` is the figure; the explorer updates its ``go.FigureWidget`` from the
@@ -228,8 +229,8 @@ def score_chart(
         return empty_figure(heading, time_title(tz), "Cumulative score")
     totals = picked.group_by("lead_id").agg(pl.col("activity_score").sum().alias("total"))
     notes = []
-    chosen = totals.sort(["total", "lead_id"], descending=[True, False]).head(limit)
-    chosen = chosen["lead_id"].to_list()
+    ranked = totals.sort(["total", "lead_id"], descending=[True, False]).head(limit)
+    chosen: list[str] = ranked["lead_id"].to_list()
     if len(chosen) < totals.height:
         picked = picked.filter(pl.col("lead_id").is_in(pl.Series(chosen).implode()))
         notes.append(f"the {len(chosen):,} highest-scoring of {totals.height:,} leads")
@@ -239,7 +240,7 @@ def score_chart(
             buckets = pl.struct("lead_id", pl.col("created_on").dt.truncate(every))
             if local.select(buckets.n_unique()).item() <= max_points:
                 break
-        notes.append(f"resampled per {BUCKET_WORDS[every]}")
+        notes.append(f"resampled per {BUCKET_WORDS[cast(str, every)]}")  # the loop ran
     elif every is not None:
         heading = f"{heading} (per {BUCKET_WORDS.get(every, every)})"
     # labels come from the whole frame, so they match the other figures

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, cast
 
 import plotly.graph_objects as go
 import polars as pl
@@ -149,9 +150,9 @@ def _marker_traces(
     webgl: bool,
     customdata: list[str],
     hovertemplate: str,
-    marker: dict,
+    marker: dict[str, Any],
     by_event: bool = False,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """One marker trace (a plain dict) per event code of ``points``, ordered by code.
 
     ``points`` has ``lead_id``, ``event_code``, ``event``, ``time``, the ``customdata``
@@ -184,7 +185,7 @@ def _marker_traces(
 
 
 def _layout(
-    traces: list[dict],
+    traces: list[dict[str, Any]],
     *,
     tz: str,
     title: str,
@@ -192,7 +193,7 @@ def _layout(
     by_event: bool,
     lead_names: Mapping[str, str] | None,
     notes: list[str],
-) -> dict:
+) -> dict[str, Any]:
     categories = [trace["name"] for trace in traces][::-1] if by_event else leads
     yaxis = {
         "title": {"text": "Event type" if by_event else "Lead"},
@@ -224,7 +225,7 @@ def timeline_spec(
     title: str | None = None,
     lead_names: Mapping[str, str] | None = None,
     note: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The timeline of :func:`timeline_points` as a plain figure dict, a marker per activity.
 
     ``go.Figure(spec)`` is the figure; the explorer updates its ``go.FigureWidget`` from the
@@ -386,7 +387,7 @@ def _aggregate(
 
     def points(bucket: str) -> int:
         key = pl.struct("_group", _bucket_key(bucket, pl.col("_wall"))).hash()
-        return keyed.select(key.n_unique()).item()
+        return cast("int", keyed.select(key.n_unique()).item())  # n_unique is a UInt32
 
     day = BUCKETS.index("1d")
     chosen = len(BUCKETS) - 1
@@ -420,7 +421,7 @@ def _aggregated_spec(
     max_points: int,
     heading: str,
     lead_names: Mapping[str, str] | None,
-) -> dict:
+) -> dict[str, Any]:
     lead_order = (
         picked.group_by("lead_id")
         .agg(pl.col("created_on").min().alias("first"))

@@ -45,7 +45,7 @@ __all__ = [
     "run_report",
 ]
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     add_demo_parser,
     add_report_parser,
     add_fetch_parser,

@@ -25,7 +25,7 @@ from .common import (
 __all__ = ["add_fake_server_parser", "fake_server_command"]
 
 
-def add_fake_server_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_fake_server_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Declare ``lsq-analysis fake-server``."""
     parser = subparsers.add_parser(
         "fake-server",

@@ -10,6 +10,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ..errors import LeadSquaredError
 from .common import (
@@ -31,7 +32,7 @@ from .common import (
 __all__ = ["add_fetch_parser", "fetch_command"]
 
 
-def add_fetch_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_fetch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Declare ``lsq-analysis fetch``."""
     parser = subparsers.add_parser(
         "fetch",
@@ -120,7 +121,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     try:
         from ..api.client import LeadSquaredClient
 
-        options: dict[str, object] = {}
+        options: dict[str, Any] = {}
         if args.rate_limit is not None:
             options.update(max_calls=args.rate_limit[0], per_seconds=args.rate_limit[1])
         client = LeadSquaredClient(args.host, **options)

@@ -211,7 +211,7 @@ def run_report(
     return report
 
 
-def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_demo_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Declare ``lsq-analysis demo``."""
     parser = subparsers.add_parser(
         "demo",
@@ -243,7 +243,7 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_report_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Declare ``lsq-analysis report``."""
     parser = subparsers.add_parser(
         "report",
@@ -298,7 +298,7 @@ def report_command(args: argparse.Namespace) -> int:
     failures = report.fetch.failures if report.fetch is not None else None
     if failures is not None and failures.height:
         print(f"{failures.height} leads failed and are not in the report:", file=sys.stderr)
-        for lead, error, message in failures.head(10).iter_rows():
-            print(f"  {lead}: {error}: {message}", file=sys.stderr)
+        for lead, error_name, message in failures.head(10).iter_rows():
+            print(f"  {lead}: {error_name}: {message}", file=sys.stderr)
         return 1
     return 0

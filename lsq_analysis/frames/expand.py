@@ -89,8 +89,8 @@ def _cleaned_data(columns: list[pl.Series], specials: bool) -> list[pl.Series]:
     return [_decoded(c) if h else c for c, h in zip(columns, has, strict=True)]
 
 
-def _subkey_values(texts: list[str]) -> list[dict | None]:
-    out: list[dict | None] = []
+def _subkey_values(texts: list[str]) -> list[dict[str, Any] | None]:
+    out: list[dict[str, Any] | None] = []
     for text in texts:
         try:
             obj = orjson.loads(text)
@@ -260,7 +260,7 @@ def _decoded(s: pl.Series) -> pl.Series:
 _NATURAL = re.compile(r"([0-9]+)")
 
 
-def _natural(text: str) -> tuple:
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
     parts = _NATURAL.split(text)  # odd positions are the digit runs
     return tuple((0, int(p), "") if i % 2 else (1, 0, p.lower()) for i, p in enumerate(parts))
 
@@ -271,7 +271,7 @@ def column_order(columns: Iterable[str]) -> list[str]:
     extra = [c for c in columns if c not in CORE_SCHEMA and not c.startswith(("data.", "fields."))]
     data = sorted((c for c in columns if c.startswith("data.")), key=_natural)
 
-    def field_key(c: str) -> tuple:
+    def field_key(c: str) -> tuple[tuple[tuple[int, int, str], ...], ...]:
         parts = c.split(".", 2)
         return (_natural(parts[1]), _natural(parts[2]) if len(parts) > 2 else ())
 
@@ -293,7 +293,7 @@ def _expand_into(frames: list[pl.DataFrame], chunk: ParsedChunk | None, unread: 
 
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc
         return None
 
@@ -411,7 +411,7 @@ def drop_duplicate_activities(df: pl.DataFrame) -> pl.DataFrame:
 # --------------------------------------------------------------------------- catalog
 
 
-def activity_types_frame(raw_types: list[dict]) -> pl.DataFrame:
+def activity_types_frame(raw_types: list[dict[str, Any]]) -> pl.DataFrame:
     """The ``ActivityTypes.Get`` catalog as a frame, one row per activity type.
 
     Args:
@@ -462,7 +462,7 @@ def activity_types_frame(raw_types: list[dict]) -> pl.DataFrame:
     field_type = pl.Struct(
         {"schema_name": pl.String, "display_name": pl.String, "data_type": pl.String}
     )
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "event_code": pl.Int32,
         "event_name": pl.String,
         "score": pl.Int32,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa
@@ -115,16 +115,20 @@ class DateKeys:
 
 
 def _activity_type(kind: str, schema: pa.Schema) -> Iterable[pa.Field]:
+    # pyarrow ships no types: what it returns here is Any
     if kind == "pages":
-        return schema.field("ProspectActivities").type.value_type
-    return schema
+        return cast("Iterable[pa.Field]", schema.field("ProspectActivities").type.value_type)
+    return cast("Iterable[pa.Field]", schema)
 
 
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
 def _read(
-    kind: str, lines: list[bytes], dates: DateKeys | None = None, block: int | None = None
+    kind: str,
+    lines: Sequence[bytes | bytearray],
+    dates: DateKeys | None = None,
+    block: int | None = None,
 ) -> pa.Table:
     dates = dates or DateKeys()
     buf = lines[0] if len(lines) == 1 else b"\n".join(lines)
@@ -170,11 +174,11 @@ def _no_times(dtype: pa.DataType) -> pa.DataType:
     return dtype
 
 
-def _longest(lines: list[bytes]) -> int:
+def _longest(lines: Sequence[bytes | bytearray]) -> int:
     return max(len(line) for line in lines)
 
 
-def _canonical_lines(kind: str, lines: list[bytes]) -> list[bytes]:
+def _canonical_lines(kind: str, lines: Sequence[bytes | bytearray]) -> list[bytes]:
     """The slow, forgiving way for a chunk the fast reader refused: same meaning, page lines."""
     out = []
     for line in lines:
@@ -311,7 +315,7 @@ def _c_parsed(kind: str, buf: bytes | bytearray, specials: bool) -> ParsedChunk 
 
 
 def activities_table(
-    kind: str, lines: list[bytes], dates: DateKeys | None = None
+    kind: str, lines: Sequence[bytes | bytearray], dates: DateKeys | None = None
 ) -> ParsedChunk | None:
     """Parse a chunk to one row per activity with the raw (API-named) columns."""
     if len(lines) > 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from .text import key_text, value_bool, value_float, value_int, value_text
 CHUNK_BYTES = 48 * 1024 * 1024
 
 
-def canonical_activity(activity: Any) -> dict:
+def canonical_activity(activity: Any) -> dict[str, Any]:
     """Any activity-like value -> a dict the fast reader accepts (same meaning)."""
     if not isinstance(activity, Mapping):
         return {}
@@ -32,7 +32,9 @@ def canonical_activity(activity: Any) -> dict:
         if key in out or key == LEAD_KEY:
             continue
         if key == "Data":
-            pairs = value.items() if isinstance(value, Mapping) else None
+            pairs: Iterable[tuple[Any, Any]] | None = (
+                value.items() if isinstance(value, Mapping) else None
+            )
             if isinstance(value, list):
                 pairs = [
                     (item.get("Key"), item.get("Value"))
@@ -70,7 +72,7 @@ def loads(text: bytes | str) -> Any:
 # --------------------------------------------------------------------------- input -> chunks
 
 # A chunk: ("pages", lines of {"ProspectActivities": [...]}) or ("activities", activity lines)
-_RawChunk = tuple[str, list[bytes]]
+_RawChunk = tuple[str, Sequence[bytes | bytearray]]
 
 
 def _one_line(text: bytes) -> bytes:
@@ -98,7 +100,7 @@ def _is_response(obj: Any) -> bool:
     return isinstance(obj, Mapping) and "ProspectActivities" in obj
 
 
-def response_activities(obj: Mapping) -> list:
+def response_activities(obj: Mapping[str, Any]) -> list[Any]:
     acts = obj.get("ProspectActivities")
     return acts if isinstance(acts, list) else []
 
@@ -124,7 +126,7 @@ def _is_response_text(data: bytes | bytearray, start: int, end: int) -> bool:
     )
 
 
-def _path_chunks(paths: Iterable[str | os.PathLike]) -> Iterator[_RawChunk]:
+def _path_chunks(paths: Iterable[str | os.PathLike[str]]) -> Iterator[_RawChunk]:
     """Files of one response each, read straight into one buffer per chunk (one copy)."""
     batch: list[tuple[Path, int]] = []
     size = 0
@@ -185,7 +187,7 @@ def _object_lines(obj: Any) -> Iterator[tuple[str, bytes]]:
         else:
             yield "pages", page_line([obj])
     elif isinstance(obj, list):
-        run: list = []
+        run: list[Any] = []
         for item in obj:
             if isinstance(item, str | Path | bytes | bytearray) or _is_response(item):
                 if run:
@@ -208,7 +210,7 @@ def _object_lines(obj: Any) -> Iterator[tuple[str, bytes]]:
         )
 
 
-def _looks_like_activity(obj: Mapping) -> bool:
+def _looks_like_activity(obj: Mapping[Any, Any]) -> bool:
     return any(k in obj for k in ("Id", "EventCode", "Data", "ActivityFields"))
 
 
@@ -240,7 +242,8 @@ def chunks(raw: Any) -> Iterator[_RawChunk]:
         lines: Iterable[tuple[str, bytes]] = _blob_lines(bytes(raw))
     else:
         lines = _object_lines(raw)
-    kind_now, batch, size = "pages", [], 0
+    kind_now, size = "pages", 0
+    batch: list[bytes] = []
     for kind, line in lines:
         if batch and (kind != kind_now or size >= CHUNK_BYTES):
             yield kind_now, _joined(batch)

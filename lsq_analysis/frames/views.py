@@ -200,7 +200,7 @@ def fields_long(df: pl.DataFrame) -> pl.DataFrame:
     return out.select([pl.col(n).cast(t) for n, t in schema.items()])
 
 
-def _json_object(text: str | None) -> dict | None:
+def _json_object(text: str | None) -> dict[str, Any] | None:
     if not text:
         return None
     try:
@@ -231,7 +231,7 @@ def change_log(df: pl.DataFrame) -> pl.DataFrame:
         >>> set(log["field"]) >= {"Status", "Owner"}
         True
     """
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "lead_id": pl.String,
         "activity_id": pl.String,
         "changed_at": UTC_US,
@@ -258,7 +258,7 @@ def change_log(df: pl.DataFrame) -> pl.DataFrame:
         changed = event_time if changed is None else changed.fill_null(event_time)
     if changed is None:
         changed = pl.repeat(None, logs.height, dtype=UTC_US, eager=True)
-    out: dict[str, list] = {name: [] for name in schema}
+    out: dict[str, list[Any]] = {name: [] for name in schema}
     rows = zip(
         cols["lead_id"].to_list(),
         cols["activity_id"].to_list(),

@@ -19,6 +19,7 @@ import html
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
@@ -125,7 +126,13 @@ def _lead_names(index: pl.DataFrame, leads: Sequence[str]) -> dict[str, str]:
     }
 
 
-_HIDDEN = {"x": [], "y": [], "customdata": None, "visible": False, "showlegend": False}
+_HIDDEN: dict[str, Any] = {
+    "x": [],
+    "y": [],
+    "customdata": None,
+    "visible": False,
+    "showlegend": False,
+}
 
 
 def _same(new: object, old: object) -> bool:
@@ -138,10 +145,10 @@ def _same(new: object, old: object) -> bool:
         return False
 
 
-def _changes(new: dict, old: dict) -> dict:
+def _changes(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     """What turns ``old`` (the properties sent last) into ``new``: the values that changed,
     and ``None`` for each key ``old`` set and ``new`` lacks (also one level into dicts)."""
-    update: dict = dict.fromkeys(key for key in old if key not in new)
+    update: dict[str, Any] = dict.fromkeys(key for key in old if key not in new)
     for key, value in new.items():
         before = old.get(key)
         if _same(value, before):
@@ -164,11 +171,11 @@ class _LiveFigure:
     def __init__(self, css_class: str) -> None:
         self.widget = go.FigureWidget()
         self.widget.add_class(css_class)
-        self._traces: list[dict] = []  # the properties each trace was sent last
-        self._layout: dict = {}
+        self._traces: list[dict[str, Any]] = []  # the properties each trace was sent last
+        self._layout: dict[str, Any] = {}
         self._templated = False
 
-    def show(self, figure: go.Figure | dict) -> None:
+    def show(self, figure: go.Figure | dict[str, Any]) -> None:
         if isinstance(figure, go.Figure):
             data = [trace.to_plotly_json() for trace in figure.data]
             layout = figure.layout.to_plotly_json()
@@ -203,7 +210,7 @@ class _LiveFigure:
 # --------------------------------------------------------------------------- the explorer
 
 
-class Explorer(W.VBox):
+class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox is Any
     """Lead, event-type and date pickers wired to a timeline, a score chart and a table.
 
     Built by :func:`explore`. The row order by lead and time is computed once, so a lead's
@@ -296,7 +303,7 @@ class Explorer(W.VBox):
         self._colors = event_colors(frame)
         self._labels = event_labels(frame)
 
-    def _on_frame(self, change: dict) -> None:
+    def _on_frame(self, change: dict[str, Any]) -> None:
         # a lead typed in arrives on the picker's fetch thread: one redraw at a time
         with self._redrawing:
             frame = self.lead_picker.frame
@@ -305,7 +312,7 @@ class Explorer(W.VBox):
             self.event_picker.set_frame(frame)  # new leads may bring new event types
             self.refresh()
 
-    def _on_pick(self, change: dict) -> None:
+    def _on_pick(self, change: dict[str, Any]) -> None:
         with self._redrawing:
             self.refresh()
 

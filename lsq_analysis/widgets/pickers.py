@@ -19,7 +19,7 @@ import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ipywidgets as W
 import polars as pl
@@ -27,6 +27,12 @@ import traitlets
 
 from ..analysis.selection import date_bounds, event_type_counts, find_leads, lead_index
 from ..vocabulary import as_list
+
+if TYPE_CHECKING:
+    import os
+
+    from ..api.client import LeadSquaredClient
+    from ..store import ActivityStore
 
 __all__ = ["DateRangePicker", "EventPicker", "LeadPicker", "source_frame"]
 
@@ -47,7 +53,7 @@ def source_frame(source: object) -> pl.DataFrame | None:
         return source.collect()
     frame = getattr(source, "frame", None)
     if callable(frame) and not hasattr(source, "get_lead_activities"):
-        return frame()
+        return cast("pl.DataFrame", frame())  # what an ActivityStore's frame() returns
     return None
 
 
@@ -85,7 +91,7 @@ def _fetching_text(lead_ids: Sequence[str]) -> str:
     )
 
 
-class LeadPicker(W.VBox):
+class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox is Any
     """Find a lead among thousands by typing part of its id, name or e-mail, and pick it.
 
     Each candidate shows its activity count and last activity. Given a client (and optionally
@@ -148,7 +154,7 @@ class LeadPicker(W.VBox):
         self.progress = progress
         self.background = background
         self._fetcher: ThreadPoolExecutor | None = None
-        self._fetching: Future | None = None
+        self._fetching: Future[None] | None = None
         self.index = lead_index(self.frame)
         self.candidates = self.index.head(0)
         self._syncing = _Syncing()
@@ -177,7 +183,7 @@ class LeadPicker(W.VBox):
         self._show_candidates()
 
     # what the user does ------------------------------------------------------------------
-    def _on_search(self, change: dict) -> None:
+    def _on_search(self, change: dict[str, Any]) -> None:
         query = change["new"].strip()
         if self.client is not None and query and query.lower() not in self._known_ids():
             from ..api.client import validate_lead_id
@@ -217,7 +223,7 @@ class LeadPicker(W.VBox):
         if self._fetching is not None:
             self._fetching.result(timeout)
 
-    def _on_options(self, change: dict) -> None:
+    def _on_options(self, change: dict[str, Any]) -> None:
         if self._syncing.active:
             return
         new = change["new"]
@@ -228,7 +234,7 @@ class LeadPicker(W.VBox):
             self.value = new
 
     @traitlets.validate("value")
-    def _validate_value(self, proposal: dict) -> object:
+    def _validate_value(self, proposal: dict[str, Any]) -> object:
         value = proposal["value"]
         if self.multiple:
             return tuple(dict.fromkeys(as_list(value)))
@@ -239,7 +245,7 @@ class LeadPicker(W.VBox):
         return value
 
     @traitlets.observe("value")
-    def _on_value(self, change: dict) -> None:
+    def _on_value(self, change: dict[str, Any]) -> None:
         self._show_candidates()
 
     # what it shows ---------------------------------------------------------------------------
@@ -297,8 +303,8 @@ class LeadPicker(W.VBox):
             with self.output:
                 fetched = fetch_activities(
                     list(lead_ids),
-                    client=self.client,
-                    store=self.store,
+                    client=cast("LeadSquaredClient", self.client),  # checked not None above
+                    store=cast("ActivityStore | str | os.PathLike[str] | None", self.store),
                     progress=self.progress if progress is None else progress,
                     errors="raise",
                 )
@@ -338,7 +344,7 @@ class LeadPicker(W.VBox):
         self._show_candidates()
 
 
-class EventPicker(W.VBox):
+class EventPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox is Any
     """Pick event types (several at once), each listed with its number of activities.
 
     The headless twin is :func:`event_type_counts`.
@@ -430,22 +436,22 @@ class EventPicker(W.VBox):
             self.options.options = options
             self.options.value = tuple(v for v in self.value if v in self.codes)
 
-    def _on_options(self, change: dict) -> None:
+    def _on_options(self, change: dict[str, Any]) -> None:
         if not self._syncing.active:
             self.value = tuple(change["new"])
 
     @traitlets.validate("value")
-    def _validate_value(self, proposal: dict) -> tuple[int, ...]:
+    def _validate_value(self, proposal: dict[str, Any]) -> tuple[int, ...]:
         return tuple(dict.fromkeys(int(v) for v in proposal["value"]))
 
     @traitlets.observe("value")
-    def _on_value(self, change: dict) -> None:
+    def _on_value(self, change: dict[str, Any]) -> None:
         with self._syncing:
             self.options.value = tuple(v for v in change["new"] if v in self.codes)
         self.status.value = f"<small>{len(change['new'])} of {len(self.codes)} event types</small>"
 
 
-class DateRangePicker(W.HBox):
+class DateRangePicker(W.HBox):  # type: ignore[misc]  # ipywidgets ships no types: HBox is Any
     """Pick a range of days (UTC, both ends included); "All dates" clears it.
 
     The headless twin is :func:`date_bounds`.
@@ -497,12 +503,12 @@ class DateRangePicker(W.HBox):
         span = f"activities from {first} to {last} (UTC)" if first else "no activities"
         self.status.value = f"<small>{span}</small>"
 
-    def _on_dates(self, change: dict) -> None:
+    def _on_dates(self, change: dict[str, Any]) -> None:
         if not self._syncing.active:
             self.value = (self.start.value, self.end.value)
 
     @traitlets.validate("value")
-    def _validate_value(self, proposal: dict) -> tuple:
+    def _validate_value(self, proposal: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
         start, end = proposal["value"]
         start = start.date() if isinstance(start, dt.datetime) else start
         end = end.date() if isinstance(end, dt.datetime) else end
@@ -511,6 +517,6 @@ class DateRangePicker(W.HBox):
         return (start, end)
 
     @traitlets.observe("value")
-    def _on_value(self, change: dict) -> None:
+    def _on_value(self, change: dict[str, Any]) -> None:
         with self._syncing:
             self.start.value, self.end.value = change["new"]

@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -274,7 +274,8 @@ class FakeLeadSquared:
         """The base URL to give a client, e.g. ``http://127.0.0.1:8765``."""
         if self._server is None:
             raise RuntimeError("The fake server is not listening yet: call start() first.")
-        host, port = self._server.server_address[:2]
+        # an AF_INET server's address is (host, port); typeshed also allows bytes (AF_UNIX)
+        host, port = cast("tuple[str, int]", self._server.server_address[:2])
         return f"http://{host}:{port}"
 
     @property

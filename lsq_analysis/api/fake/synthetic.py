@@ -19,6 +19,7 @@ from bisect import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 # --------------------------------------------------------------------------- invented people
 
@@ -151,7 +152,7 @@ class _Lead:
     course: str
     stage: int = 0
     auto_id: int = 0
-    loggable: list[dict] = field(default_factory=list)
+    loggable: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _make_lead(rng: random.Random) -> _Lead:
@@ -197,7 +198,9 @@ class EventType:
     custom_fields: tuple[CustomField, ...] = ()
 
 
-def _f(schema: str, display: str, dtype: str, make: Callable) -> CustomField:
+def _f(
+    schema: str, display: str, dtype: str, make: Callable[[random.Random, _Lead, datetime], str]
+) -> CustomField:
     return CustomField(schema, display, dtype, make)
 
 
@@ -443,7 +446,7 @@ _LAST = len(_CUM_WEIGHTS) - 1
 ZERO_DATE = "0001-01-01 00:00:00"
 
 
-def activity_types() -> list[dict]:
+def activity_types() -> list[dict[str, Any]]:
     """The activity-type catalog (``ActivityTypes.Get`` shape) of the invented account."""
     out = []
     for e in sorted(EVENT_TYPES, key=lambda e: e.code):
@@ -476,7 +479,9 @@ def activity_types() -> list[dict]:
 # --------------------------------------------------------------------------- one activity
 
 
-def _base(rng: random.Random, lead: _Lead, e: EventType, t: datetime, act_id: str) -> dict:
+def _base(
+    rng: random.Random, lead: _Lead, e: EventType, t: datetime, act_id: str
+) -> dict[str, Any]:
     return {
         "Id": act_id,
         "EventCode": e.code,
@@ -494,7 +499,9 @@ def _base(rng: random.Random, lead: _Lead, e: EventType, t: datetime, act_id: st
     }
 
 
-def _system_data(rng: random.Random, lead: _Lead, e: EventType, row: dict) -> list[dict]:
+def _system_data(
+    rng: random.Random, lead: _Lead, e: EventType, row: dict[str, Any]
+) -> list[dict[str, Any]]:
     code = e.code
     if code in (0, 1, 8):
         name, cid = rng.choice(CAMPAIGNS)
@@ -544,18 +551,20 @@ def _system_data(rng: random.Random, lead: _Lead, e: EventType, row: dict) -> li
         ]
         return data if rng.random() > 0.1 else []
     if code == 3002:
-        previous = STAGES[lead.stage]
+        previous_stage = STAGES[lead.stage]
         lead.stage = min(lead.stage + 1, len(STAGES) - 1)
         comment = json.dumps({"ActionType": "500", "Id": _guid(rng)}, separators=(",", ":"))
         return [
-            {"Key": "PreviousStage", "Value": previous},
+            {"Key": "PreviousStage", "Value": previous_stage},
             {"Key": "CurrentStage", "Value": STAGES[lead.stage]},
             {"Key": "Comment", "Value": comment if rng.random() < 0.8 else ""},
         ]
     return []
 
 
-def _custom(rng: random.Random, lead: _Lead, e: EventType, t: datetime, row: dict) -> None:
+def _custom(
+    rng: random.Random, lead: _Lead, e: EventType, t: datetime, row: dict[str, Any]
+) -> None:
     creator = rng.choice(USERS)
     row["Data"] = [
         {"Key": "CreatedByName", "Value": creator[1]},
@@ -588,7 +597,7 @@ def _custom(rng: random.Random, lead: _Lead, e: EventType, t: datetime, row: dic
     row["ModifiedOn"] = _iso(modified)
 
 
-def _log_of(rng: random.Random, lead: _Lead, parent: dict, t: datetime) -> dict:
+def _log_of(rng: random.Random, lead: _Lead, parent: dict[str, Any], t: datetime) -> dict[str, Any]:
     """An audit-log row (3011) recording a change to ``parent``: same Id, parent's name."""
     e = EVENT_BY_CODE[3011]
     row = _base(rng, lead, e, t, parent["Id"])
@@ -621,7 +630,7 @@ def _log_of(rng: random.Random, lead: _Lead, parent: dict, t: datetime) -> dict:
     return row
 
 
-def _activity(rng: random.Random, lead: _Lead, e: EventType, t: datetime) -> dict:
+def _activity(rng: random.Random, lead: _Lead, e: EventType, t: datetime) -> dict[str, Any]:
     row = _base(rng, lead, e, t, _guid(rng))
     if e.custom_fields:
         _custom(rng, lead, e, t, row)
@@ -650,12 +659,12 @@ def _activity(rng: random.Random, lead: _Lead, e: EventType, t: datetime) -> dic
 
 def _lead_activities(
     rng: random.Random, n: int, start: datetime, seconds: int
-) -> tuple[str, list[dict]]:
+) -> tuple[str, list[dict[str, Any]]]:
     lead = _make_lead(rng)
     if n <= 0:
         return lead.lead_id, []
     times = sorted(rng.randrange(seconds) for _ in range(n))
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     first = start + timedelta(seconds=times[0])
     rows.append(_activity(rng, lead, EVENT_BY_CODE[23], first))
     i = 1
@@ -694,7 +703,7 @@ def generate(
     seed: int = 0,
     start: str = "2025-01-01",
     days: int = 180,
-) -> dict[str, list[dict]]:
+) -> dict[str, list[dict[str, Any]]]:
     """Lead id -> raw activities newest first; see samples.synthetic_activities."""
     lo, hi = activities
     if lo < 0 or hi < lo:
@@ -705,7 +714,7 @@ def generate(
         raise ValueError(f"days must be positive, got {days!r}")
     rng = random.Random(seed)
     begin = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for _ in range(n_leads):
         lead_id, rows = _lead_activities(rng, rng.randint(lo, hi), begin, days * 86400)
         out[lead_id] = rows
