@@ -470,3 +470,12 @@ def test_keys_travel_in_headers_by_default_and_in_the_query_only_if_asked() -> N
         fake.reset_stats()
         fake_client(fake, keys_in="query").get_lead_activities(LEAD)
         assert set(fake.stats.keys_via) == {"query"}
+
+
+def test_reply_classification_docstring_examples_run() -> None:
+    import doctest
+
+    from lsq_analysis.api import replies
+
+    result = doctest.testmod(replies, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 4 and result.failed == 0

@@ -19,17 +19,14 @@ Example:
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
-import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -38,11 +35,8 @@ import urllib3
 
 from ..config import mask, resolve_settings
 from ..errors import (
-    AuthenticationError,
-    BadRequestError,
     ConfigurationError,
     LeadSquaredError,
-    NotFoundError,
     RateLimitError,
     ResponseFormatError,
     ServerError,
@@ -56,6 +50,19 @@ from ..vocabulary import (
 from ..vocabulary import lead_id as canonical_lead_id
 from .paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
 from .ratelimit import SlidingWindowLimiter
+from .replies import (
+    LIMIT_RE,
+    UNIT_SECONDS,
+    DeadlinePassed,
+    RateLimited,
+    activities_of,
+    classify_reply,
+    install_query_filter,
+    read_within,
+    scrub_text,
+    short_reason,
+    unreachable_reason,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -68,18 +75,6 @@ USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 
 _log = logging.getLogger("lsq_analysis")
 
-_LIMIT_RE = re.compile(
-    r"limit\s+of\s+(\d+)\s+in\s+(\d+(?:\.\d+)?)\s*(second|minute|hour|day)", re.IGNORECASE
-)
-_RATE_LIMIT_TEXT_RE = re.compile(
-    r"exceeded the limit|rate.?limit|too many requests|api calls exceeded", re.IGNORECASE
-)
-_UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
-_QUERY_KEY_RE = re.compile(r"(?i)\b(accesskey|secretkey)=[^&\s\"'<>]*")
-_QUERY_RE = re.compile(r"\?[^\s\"'<>]*")
-_NON_TRANSIENT_5XX = {501, 505}
-_SNIPPET_CHARS = 120
-_MAX_SERVER_TEXT = 300
 _MAX_PAUSE = 300.0  # the longest wait a Retry-After of a 5xx reply can impose
 _LONGEST_RETRY_AFTER = 120.0  # a rate-limit reply asking for more fails at once instead
 
@@ -117,47 +112,6 @@ class ClientStats:
     activities: int = 0
     leads: int = 0
     waited_seconds: float = 0.0
-
-
-class _QueryKeyFilter(logging.Filter):
-    """Hides ``accessKey=``/``secretKey=`` values in urllib3's debug lines (keys_in="query")."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _QUERY_KEY_RE.sub(r"\1=<hidden>", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = _QUERY_KEY_RE.sub(r"\1=<hidden>", record.msg)
-        return True
-
-
-_query_filter_lock = threading.Lock()
-_query_filter_installed = False
-
-
-def _install_query_filter() -> None:
-    global _query_filter_installed
-    with _query_filter_lock:
-        if not _query_filter_installed:
-            logging.getLogger("urllib3.connectionpool").addFilter(_QueryKeyFilter())
-            _query_filter_installed = True
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 class LeadSquaredClient:
@@ -245,7 +199,7 @@ class LeadSquaredClient:
         self._counts: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
         self._reached = False  # has any reply come from the host yet?
         if keys_in == "query":
-            _install_query_filter()
+            install_query_filter()
 
     # -- presentation -----------------------------------------------------------------
 
@@ -423,7 +377,7 @@ class LeadSquaredClient:
                 lead_id=lead_id,
                 describe=f"Retrieve lead={lead_id} Offset={offset} RowCount={row_count}",
             )
-            return _activities_of(payload, lead_id)
+            return activities_of(payload, lead_id)
 
         pages = iter_lead_pages(
             fetch, self.paging, page_size=self.page_size, max_calls=self.max_pages_per_lead
@@ -560,28 +514,27 @@ class LeadSquaredClient:
                 stream=True,  # the body is read against a deadline below
                 allow_redirects=False,  # a redirect would carry the keys to another host
             )
-            content = _read_within(response, started + self.timeout)
+            content = read_within(response, started + self.timeout)
         except (
             requests.Timeout,
             urllib3.exceptions.TimeoutError,
-            _DeadlinePassed,
+            DeadlinePassed,
             requests.ConnectionError,
             urllib3.exceptions.HTTPError,
             OSError,
         ) as exc:
             # urllib3's NewConnectionError is a TimeoutError too: a refused port is
             # "unreachable" before it is a time-out.
-            unreachable = _unreachable_reason(exc)
+            unreachable = unreachable_reason(exc)
             if unreachable:
                 message = self._unreachable_message(unreachable)
             elif isinstance(
-                exc, (requests.Timeout, urllib3.exceptions.TimeoutError, _DeadlinePassed)
+                exc, (requests.Timeout, urllib3.exceptions.TimeoutError, DeadlinePassed)
             ):
                 message = f"No reply within {self.timeout:g} s"
             else:
-                message = (
-                    f"The connection failed ({type(exc).__name__}: {self._scrub(_reason(exc))})"
-                )
+                reason = self._scrub(short_reason(exc))
+                message = f"The connection failed ({type(exc).__name__}: {reason})"
             failure = ServerError(
                 message, lead_id=lead_id, retryable=True, unreachable=bool(unreachable)
             )
@@ -594,7 +547,7 @@ class LeadSquaredClient:
         except requests.RequestException as exc:
             failure = LeadSquaredError(
                 f"The request could not be made ({type(exc).__name__}: "
-                f"{self._scrub(_reason(exc))})",
+                f"{self._scrub(short_reason(exc))})",
                 lead_id=lead_id,
             )
         finally:
@@ -651,19 +604,7 @@ class LeadSquaredClient:
 
     def _scrub(self, text: str) -> str:
         """Text from outside (server messages, exception reasons) without keys or queries."""
-        for secret in (self.__access_key, self.__secret_key):
-            if secret:
-                for form in {secret, quote(secret, safe=""), quote(secret)}:
-                    text = text.replace(form, "<hidden>")
-        text = _QUERY_KEY_RE.sub(r"\1=<hidden>", text)
-        return _QUERY_RE.sub("?<query hidden>", text)
-
-    def _snippet(self, content: bytes) -> str:
-        text = content[: _SNIPPET_CHARS * 4].decode("utf-8", errors="replace")
-        text = " ".join(self._scrub(text).split())
-        if len(text) > _SNIPPET_CHARS:
-            text = text[: _SNIPPET_CHARS - 3] + "..."
-        return text
+        return scrub_text((self.__access_key, self.__secret_key), text)
 
     def _error_for(
         self,
@@ -674,95 +615,18 @@ class LeadSquaredClient:
         response: requests.Response,
         lead_id: str | None,
     ) -> LeadSquaredError | None:
-        if 300 <= status < 400:
-            location = urlsplit(response.headers.get("Location") or "")
-            target = location.hostname or "another address"
-            if location.port:
-                target = f"{target}:{location.port}"
-            return ConfigurationError(
-                f"The server answered with a redirect (HTTP {status}) to {self._scrub(target)}; "
-                "it was not followed, so the keys went nowhere else. Set LSQ_HOST (or host=) "
-                "to your account's API host, e.g. api-in21.leadsquared.com",
-                status=status,
-                lead_id=lead_id,
-            )
-        is_error_body = isinstance(payload, dict) and str(payload.get("Status", "")).lower() == (
-            "error"
+        verdict = classify_reply(
+            status,
+            payload,
+            content,
+            parse_failed,
+            response,
+            lead_id,
+            (self.__access_key, self.__secret_key),
         )
-        if status < 400 and not is_error_body and not parse_failed:
-            if payload is None:
-                return _transient(
-                    ResponseFormatError("The reply was empty", status=status, lead_id=lead_id)
-                )
-            return None
-
-        exception_type = exception_message = None
-        if isinstance(payload, dict):
-            raw_type = payload.get("ExceptionType")
-            raw_message = payload.get("ExceptionMessage") or payload.get("Message")
-            exception_type = self._scrub(str(raw_type))[:_MAX_SERVER_TEXT] if raw_type else None
-            if raw_message:
-                exception_message = self._scrub(str(raw_message))[:_MAX_SERVER_TEXT]
-        context: dict[str, Any] = {
-            "status": status,
-            "exception_type": exception_type,
-            "exception_message": exception_message,
-            "lead_id": lead_id,
-        }
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-        server_says = f": {exception_message.rstrip('. ')}" if exception_message else ""
-
-        if parse_failed or (payload is not None and not isinstance(payload, (dict, list))):
-            snippet = self._snippet(content)
-            if status == 429 or _RATE_LIMIT_TEXT_RE.search(snippet):
-                return self._rate_limited(context, retry_after, f" ({snippet!r})")
-            if status >= 500:
-                error: LeadSquaredError = ServerError(
-                    f"The server failed and sent a reply that is not JSON: {snippet!r}", **context
-                )
-                return (
-                    error
-                    if status in _NON_TRANSIENT_5XX
-                    else _transient(error, retry_after=retry_after)
-                )
-            if status >= 400:
-                cls = _class_for_status(status)
-                return cls(f"The server refused the call ({snippet!r})", **context)
-            return _transient(
-                ResponseFormatError(
-                    f"The reply is not the JSON the API documents (truncated or not JSON): "
-                    f"{snippet!r}",
-                    **context,
-                ),
-                retry_after=retry_after,
-            )
-
-        text = f"{exception_type or ''} {exception_message or ''}"
-        if (
-            status == 429
-            or "ratelimit" in text.lower().replace(" ", "")
-            or (_RATE_LIMIT_TEXT_RE.search(text))
-        ):
-            return self._rate_limited(context, retry_after, server_says)
-        lowered_type = (exception_type or "").lower()
-        if status == 401 or "unauthori" in lowered_type or "accesskey" in lowered_type:
-            return AuthenticationError(
-                f"The keys were refused{server_says}. Check LSQ_ACCESS_KEY and LSQ_SECRET_KEY, "
-                "and that LSQ_HOST is your account's regional API host",
-                **context,
-            )
-        if status >= 500:
-            error = ServerError(f"The server failed{server_says}", **context)
-            return (
-                error
-                if status in _NON_TRANSIENT_5XX
-                else _transient(error, retry_after=retry_after)
-            )
-        if status == 404 or "notfound" in lowered_type:
-            return NotFoundError(f"The API was not found on this host{server_says}", **context)
-        if status == 403:
-            return AuthenticationError(f"The keys may not make this call{server_says}", **context)
-        return BadRequestError(f"The server refused the request{server_says}", **context)
+        if isinstance(verdict, RateLimited):
+            return self._rate_limited(verdict.context, verdict.retry_after, verdict.server_says)
+        return verdict
 
     def _rate_limited(
         self, context: dict[str, Any], retry_after: float | None, server_says: str
@@ -771,12 +635,12 @@ class LeadSquaredClient:
         switched = self._limiter.count_from_replies()
         if switched:
             _log.info("Rate limited: the client now starts each call's window at its reply")
-        named = _LIMIT_RE.search(f"{context.get('exception_message') or ''} {server_says}")
+        named = LIMIT_RE.search(f"{context.get('exception_message') or ''} {server_says}")
         lowered = False
         window = self.per_seconds
         if named:
             calls = int(named.group(1))
-            window = float(named.group(2)) * _UNIT_SECONDS[named.group(3).lower()]
+            window = float(named.group(2)) * UNIT_SECONDS[named.group(3).lower()]
             if window >= 3600:
                 return RateLimitError(
                     f"The account's API quota is used up{server_says}; try again later",
@@ -815,107 +679,3 @@ class LeadSquaredClient:
 
 _FIRST_CONTACT_ATTEMPTS = 2
 """Attempts at a host that has never answered before its connection failure is reported."""
-
-
-def _transient(error: LeadSquaredError, retry_after: float | None = None) -> LeadSquaredError:
-    """Mark ``error`` as worth retrying, with the server's own wait if it gave one."""
-    error.retryable = True
-    error.retry_after = retry_after
-    return error
-
-
-def _class_for_status(status: int) -> type[LeadSquaredError]:
-    if status == 401 or status == 403:
-        return AuthenticationError
-    if status == 404:
-        return NotFoundError
-    if status == 429:
-        return RateLimitError
-    if status >= 500:
-        return ServerError
-    return BadRequestError
-
-
-class _DeadlinePassed(Exception):
-    """The reply did not arrive in full within the time-out (it trickled in)."""
-
-
-def _read_within(response: requests.Response, deadline: float) -> bytes:
-    """The whole body, or ``_DeadlinePassed`` once ``deadline`` passes between reads.
-
-    requests' own time-out bounds each read, not the reply: a body trickling in a byte at a
-    time would be waited for indefinitely.
-    """
-    chunks: list[bytes] = []
-    while True:
-        if time.monotonic() > deadline:
-            raise _DeadlinePassed
-        chunk = response.raw.read1(65536, decode_content=True)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _unreachable_reason(exc: BaseException) -> str | None:
-    """``"connection refused"`` or ``"host name not found"`` if that is why ``exc`` happened.
-
-    Walks the exception chain (causes, contexts, urllib3's ``MaxRetryError.reason`` and the
-    exceptions requests keeps in ``args``); None when the host was reached or timed out.
-
-    Example:
-        >>> _unreachable_reason(ConnectionRefusedError(111, "Connection refused"))
-        'connection refused'
-    """
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    new_connection = False
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, (urllib3.exceptions.NameResolutionError, socket.gaierror)):
-            return "host name not found"
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(current, urllib3.exceptions.NewConnectionError):
-            new_connection = True
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        linked.extend(current.args)
-        pending.extend(item for item in linked if isinstance(item, BaseException))
-    if new_connection:
-        return "the connection could not be made"
-    return None
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _activities_of(payload: Any, lead_id: str) -> tuple[int | None, list[dict[str, Any]]]:
-    if not isinstance(payload, dict):
-        raise ResponseFormatError(
-            "The activities reply is not a JSON object", status=200, lead_id=lead_id
-        )
-    record_count = payload.get("RecordCount")
-    try:
-        count = int(record_count) if record_count is not None else None
-    except (TypeError, ValueError):
-        count = None
-    rows = payload.get("ProspectActivities")
-    if rows is None:
-        # Only "RecordCount": 0 with no list is an empty lead; anything else would lose rows.
-        if count == 0:
-            return 0, []
-        raise ResponseFormatError(
-            "The activities reply has no ProspectActivities list"
-            + (f" although its RecordCount is {count}" if count is not None else ""),
-            status=200,
-            lead_id=lead_id,
-        )
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise ResponseFormatError(
-            "ProspectActivities is not a list of activities", status=200, lead_id=lead_id
-        )
-    return count, rows
