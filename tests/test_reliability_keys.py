@@ -32,7 +32,7 @@ import pytest
 from nbclient import NotebookClient
 
 from lsq_analysis.api.client import LeadSquaredClient
-from lsq_analysis.api.fake import server as fake_server
+from lsq_analysis.api.fake import handler as fake_handler
 from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.config import resolve_settings
 from lsq_analysis.errors import FetchError, LeadSquaredError
@@ -102,9 +102,9 @@ def debug_logs() -> Iterator[_Collect]:
 def seen_by_server(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     """What reached any fake server: the request target (path + query) and the key headers."""
     seen: list[dict] = []
-    original = fake_server._Handler._handle
+    original = fake_handler.RequestHandler._handle
 
-    def recording(self: fake_server._Handler) -> None:
+    def recording(self: fake_handler.RequestHandler) -> None:
         seen.append(
             {
                 "target": self.path,
@@ -115,7 +115,7 @@ def seen_by_server(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
         )
         original(self)
 
-    monkeypatch.setattr(fake_server._Handler, "_handle", recording)
+    monkeypatch.setattr(fake_handler.RequestHandler, "_handle", recording)
     return seen
 
 

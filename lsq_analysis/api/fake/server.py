@@ -30,26 +30,23 @@ Example:
 
 from __future__ import annotations
 
-import bisect
-import contextlib
-import logging
-import math
-import random
-import re
 import secrets
-import socket
 import threading
-import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, urlsplit
 
-import orjson
-
-from ...vocabulary import GUID_PATTERN
+from .handler import FakeHTTPServer, RequestHandler
+from .rules import (
+    ACTIVITY_TYPES_PATH,
+    GUID_RE,
+    PAGING_READINGS,
+    RATE_LIMIT_STYLES,
+    RECORD_COUNT_MEANINGS,
+    RETRIEVE_PATH,
+    USER_PATH,
+    one_page,
+)
+from .state import FakeServerStats, ServerState
 
 if TYPE_CHECKING:
     from ..client import LeadSquaredClient
@@ -64,70 +61,6 @@ __all__ = [
     "FakeLeadSquared",
     "FakeServerStats",
 ]
-
-RETRIEVE_PATH = "/v2/ProspectActivity.svc/Retrieve"
-ACTIVITY_TYPES_PATH = "/v2/ProspectActivity.svc/ActivityTypes.Get"
-USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
-
-PAGING_READINGS = ("row", "page0", "page1")
-RECORD_COUNT_MEANINGS = ("total", "page")
-RATE_LIMIT_STYLES = ("429", "403", "200")
-
-_GUID_RE = re.compile(rf"^{GUID_PATTERN}$")  # the one rule, without stripping spaces
-_DEFAULT_ROW_COUNT = 25  # what the API page says one call returns without paging
-_HTML_PAGE = (
-    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
-    "<body><h1>502 Bad Gateway</h1><p>The upstream server did not answer in time.</p>"
-    "</body></html>"
-)
-
-_log = logging.getLogger("lsq_analysis.fake_server")
-
-
-@dataclass(frozen=True)
-class FakeServerStats:
-    """What the fake server has seen since it started (or since :meth:`reset_stats`).
-
-    Attributes:
-        calls: every request that reached the server, whatever happened to it.
-        statuses: HTTP status -> number of replies sent with it.
-        dropped: connections closed on purpose without a reply.
-        slow: replies delayed on purpose by ``slow_seconds``.
-        rate_limited: requests refused by the rate limit.
-        call_times: ``time.monotonic()`` of each request's arrival, oldest first.
-        paths: URL path (without query) -> number of requests.
-        keys_via: ``"headers"`` / ``"query"`` -> requests that brought keys that way.
-    """
-
-    calls: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-    dropped: int = 0
-    slow: int = 0
-    rate_limited: int = 0
-    call_times: tuple[float, ...] = ()
-    paths: dict[str, int] = field(default_factory=dict)
-    keys_via: dict[str, int] = field(default_factory=dict)
-
-    def max_calls_in_window(self, seconds: float) -> int:
-        """The largest number of calls that arrived within any window of ``seconds``.
-
-        Example:
-            >>> FakeServerStats(calls=3, call_times=(0.0, 0.1, 5.0)).max_calls_in_window(1.0)
-            2
-        """
-        times = self.call_times
-        best, start = 0, 0
-        for end in range(len(times)):
-            while times[end] - times[start] >= seconds:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeLeadSquared
 
 
 class FakeLeadSquared:
@@ -242,15 +175,10 @@ class FakeLeadSquared:
         self._bind_host = host
         self._bind_port = port
 
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self._window: list[float] = []  # arrivals of admitted calls, sorted
-        self._stopping = threading.Event()
+        self._state = ServerState(seed)  # counters, rate-limit window, fault draws
         self._serving = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
+        self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.reset_stats()
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -295,12 +223,13 @@ class FakeLeadSquared:
         self._bind()
         return self
 
-    def _bind(self) -> _Server:
+    def _bind(self) -> FakeHTTPServer:
         if self._server is None:
-            server = _Server((self._bind_host, self._bind_port), _Handler)
+            server = FakeHTTPServer((self._bind_host, self._bind_port), RequestHandler)
             server.fake = self
+            server.state = self._state
             self._server = server
-            self._stopping.clear()
+            self._state.stopping.clear()
         return self._server
 
     def start(self) -> FakeLeadSquared:
@@ -351,7 +280,7 @@ class FakeLeadSquared:
         server = self._server
         if server is None:
             return
-        self._stopping.set()
+        self._state.stopping.set()
         if self._serving.is_set():
             server.shutdown()  # returns once serve_forever's loop has ended
         if self._thread is not None:
@@ -361,16 +290,11 @@ class FakeLeadSquared:
         self._close()
 
     def _close(self) -> None:
-        self._stopping.set()
+        self._state.stopping.set()
         server, self._server = self._server, None
         if server is not None:
             server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        self._state.close_connections()
 
     def client(self, **options: Any) -> LeadSquaredClient:
         """A :class:`~lsq_analysis.LeadSquaredClient` pointed at this server with its keys.
@@ -399,17 +323,7 @@ class FakeLeadSquared:
             >>> fake.stats.calls, fake.stats.statuses
             (3, {200: 3})
         """
-        with self._lock:
-            return FakeServerStats(
-                calls=self._calls,
-                statuses=dict(self._statuses),
-                dropped=self._dropped,
-                slow=self._slow,
-                rate_limited=self._rate_limited,
-                call_times=tuple(self._call_times),
-                paths=dict(self._paths),
-                keys_via=dict(self._keys_via),
-            )
+        return self._state.stats()
 
     def reset_stats(self) -> None:
         """Forget every call seen so far (the rate-limit window is kept).
@@ -418,74 +332,9 @@ class FakeLeadSquared:
             >>> fake.reset_stats(); fake.stats.calls
             0
         """
-        with getattr(self, "_lock", threading.Lock()):
-            self._calls = 0
-            self._statuses: Counter[int] = Counter()
-            self._dropped = 0
-            self._slow = 0
-            self._rate_limited = 0
-            self._call_times: list[float] = []
-            self._paths: Counter[str] = Counter()
-            self._keys_via: Counter[str] = Counter()
+        self._state.reset_stats()
 
-    # -- behaviour used by the handler ------------------------------------------------
-
-    def _record_arrival(self, path: str) -> float:
-        now = time.monotonic()
-        with self._lock:
-            self._calls += 1
-            self._call_times.append(now)
-            self._paths[path] += 1
-        return now
-
-    def _record_status(self, status: int) -> None:
-        with self._lock:
-            self._statuses[status] += 1
-
-    def _draw_faults(self) -> dict[str, Any]:
-        with self._lock:
-            rng = self._rng
-            return {
-                "drop": rng.random() < self.drop_rate,
-                "slow": rng.random() < self.slow_rate,
-                "error": rng.random() < self.error_rate,
-                "html": rng.random() < self.html_rate,
-                "truncate": rng.random() < self.truncate_rate,
-                "latency": rng.uniform(*self.latency) if self.latency[1] > 0 else 0.0,
-            }
-
-    def _take_rate_slot(self, arrived: float) -> float | None:
-        """None if the call that arrived at ``arrived`` may go on, else seconds until room.
-
-        A call counts from its arrival, the time ``stats.call_times`` records. Handler threads
-        get here in another order than their calls arrived, so the admitted arrivals are kept
-        sorted, and a call is refused if any window of the limit's length around its arrival
-        would then hold more than the limit.
-        """
-        if self.rate_limit is None:
-            return None
-        calls, seconds = self.rate_limit
-        now = time.monotonic()
-        with self._lock:
-            window = self._window
-            del window[: bisect.bisect_left(window, now - 2 * seconds - 1.0)]  # long gone
-            lo = bisect.bisect_right(window, arrived - seconds)
-            hi = bisect.bisect_left(window, arrived + seconds)
-            near = sorted([*window[lo:hi], arrived])
-            busiest = max(
-                bisect.bisect_left(near, start + seconds) - i
-                for i, start in enumerate(near)
-                if start <= arrived
-            )
-            if busiest > calls:
-                self._rate_limited += 1
-                return max(0.0, near[0] + seconds - now)
-            bisect.insort(window, arrived)
-            return None
-
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self._stopping.wait(seconds)
+    # -- what the API answers ----------------------------------------------------------
 
     def activity_types(self) -> list[dict[str, Any]]:
         """The catalog ``ActivityTypes.Get`` answers with.
@@ -512,33 +361,21 @@ class FakeLeadSquared:
             >>> FakeLeadSquared(leads={lid: acts}, paging="page1").page_of(lid, 1, 10)
             {'RecordCount': ..., 'ProspectActivities': [...]}
         """
-        rows = self.leads.get(lead_id.lower(), [])
-        if event is not None:
-            rows = [row for row in rows if _as_int(row.get("EventCode")) == event]
-        size = row_count if self.max_page_size is None else min(row_count, self.max_page_size)
-        if self.paging == "row":
-            skip = offset
-        elif self.paging == "page0":
-            skip = offset * size
-        elif offset == 0 and self.page1_offset_zero == "empty":
-            skip = len(rows)
-        else:
-            skip = max(0, offset - 1) * size
-        page = rows[skip : skip + size]
-        count = len(rows) if self.record_count == "total" else len(page)
-        return {"RecordCount": count, "ProspectActivities": page}
+        return one_page(
+            self.leads.get(lead_id.lower(), []),
+            offset,
+            row_count,
+            event,
+            paging=self.paging,
+            page1_offset_zero=self.page1_offset_zero,
+            record_count=self.record_count,
+            max_page_size=self.max_page_size,
+        )
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _load_leads(
@@ -555,7 +392,7 @@ def _load_leads(
     else:
         source = leads
     for lead_id, value in source.items():
-        if not _GUID_RE.match(str(lead_id)):
+        if not GUID_RE.match(str(lead_id)):
             raise ValueError(f"lead ids must be GUIDs; {str(lead_id)[:60]!r} is not")
         if isinstance(value, Mapping):
             activities = list(value.get("ProspectActivities") or [])
@@ -568,253 +405,3 @@ def _load_leads(
         for lead_id, activities in samples.synthetic_activities(synthetic, seed=seed).items():
             loaded[str(lead_id).lower()] = list(activities)
     return loaded
-
-
-def _error_body(exception_type: str, message: str) -> dict[str, str]:
-    return {"Status": "Error", "ExceptionType": exception_type, "ExceptionMessage": message}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real API
-    # One buffered write per reply and no Nagle delay: otherwise every call waits ~40 ms
-    # for a delayed ACK between the header and body writes.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server_version = "FakeLeadSquared/1.0"
-    timeout = 60  # an idle keep-alive connection is closed after this
-
-    def setup(self) -> None:
-        super().setup()
-        fake = self.server.fake
-        with fake._lock:
-            fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            fake = self.server.fake
-            with fake._lock:
-                fake._connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line can hold keys as query parameters: log the path only.
-        _log.debug("fake server: %s %s", self.command, urlsplit(self.path).path)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        _log.debug("fake server: %s %s -> %s", self.command, urlsplit(self.path).path, code)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    # -- replies ----------------------------------------------------------------------
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = "application/json; charset=utf-8",
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.server.fake._record_status(status)
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-        except OSError:  # the client went away (e.g. it timed out on a slow reply)
-            self.close_connection = True
-
-    def _send_json(
-        self, status: int, payload: Any, headers: Mapping[str, str] | None = None
-    ) -> None:
-        self._send(status, orjson.dumps(payload), headers=headers)
-
-    def _drop(self) -> None:
-        fake = self.server.fake
-        with fake._lock:
-            fake._dropped += 1
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    # -- the request ------------------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        length = _as_int(self.headers.get("Content-Length")) or 0
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _handle(self) -> None:
-        fake = self.server.fake
-        parts = urlsplit(self.path)
-        path = parts.path.rstrip("/")
-        query = {name.lower(): value for name, value in parse_qsl(parts.query)}
-        arrived = fake._record_arrival(path)
-        body = self._read_body()
-
-        routes = {
-            ("POST", RETRIEVE_PATH.lower()): self._retrieve,
-            ("GET", ACTIVITY_TYPES_PATH.lower()): self._activity_types,
-            ("GET", USER_PATH.lower()): self._user,
-        }
-        route = routes.get((self.command, path.lower()))
-        if route is None:
-            self._send_json(
-                404,
-                _error_body(
-                    "MXNotFoundException", f"No API at {self.command} {path or '/'} on this host."
-                ),
-            )
-            return
-
-        # Like an API gateway: keys and the rate limit are checked on arrival, then the
-        # request is processed (latency, faults). A call counts in the window when it arrives.
-        access = self.headers.get("x-LSQ-AccessKey") or query.get("accesskey")
-        secret = self.headers.get("x-LSQ-SecretKey") or query.get("secretkey")
-        with fake._lock:
-            if "accesskey" in query or "secretkey" in query:
-                fake._keys_via["query"] += 1
-            if "x-LSQ-AccessKey" in self.headers or "x-LSQ-SecretKey" in self.headers:
-                fake._keys_via["headers"] += 1
-        if access != fake.access_key or secret != fake.secret_key:
-            self._send_json(
-                401,
-                _error_body(
-                    "MXUnAuthorizedAccessException",
-                    "The access key or secret key is invalid for this host.",
-                ),
-            )
-            return
-
-        wait = fake._take_rate_slot(arrived)
-        if wait is not None:
-            calls, seconds = fake.rate_limit  # type: ignore[misc]
-            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if fake.retry_after else None
-            self._send_json(
-                int(fake.rate_limit_style),
-                _error_body(
-                    "MXAPIRateLimitExceededException",
-                    f"API calls exceeded the limit of {calls} in {_seconds_text(seconds)} "
-                    "second(s)",
-                ),
-                headers=headers,
-            )
-            return
-
-        faults = fake._draw_faults()
-        fake._wait(faults["latency"])
-        if faults["drop"]:
-            self._drop()
-            return
-        if faults["slow"]:
-            with fake._lock:
-                fake._slow += 1
-            fake._wait(fake.slow_seconds)
-        if faults["html"]:
-            self._send(502, _HTML_PAGE.encode(), content_type="text/html; charset=utf-8")
-            return
-        if faults["error"]:
-            self._send_json(
-                500,
-                _error_body(
-                    "MXInternalServerErrorException",
-                    "The server could not complete the request. Please try again.",
-                ),
-            )
-            return
-
-        route(query, body, truncate=faults["truncate"])
-
-    def _retrieve(self, query: Mapping[str, str], body: bytes, *, truncate: bool) -> None:
-        fake = self.server.fake
-        lead_id = query.get("leadid", "")
-        if not _GUID_RE.match(lead_id):
-            self._send_json(
-                400, _error_body("MXInvalidInputException", "leadId is missing or not a valid Id.")
-            )
-            return
-        try:
-            request = orjson.loads(body) if body.strip() else {}
-        except orjson.JSONDecodeError:
-            request = None
-        if not isinstance(request, dict):
-            self._send_json(
-                400,
-                _error_body(
-                    "MXInvalidInputException",
-                    "The request body is not valid JSON. Send Content-Type application/json "
-                    'with {"Parameter": {...}, "Paging": {"Offset": ..., "RowCount": ...}}.',
-                ),
-            )
-            return
-        parameter = request.get("Parameter")
-        paging = request.get("Paging")
-        parameter = {} if parameter is None else parameter
-        paging = {} if paging is None else paging
-        if not isinstance(parameter, dict) or not isinstance(paging, dict):
-            self._send_json(
-                400,
-                _error_body("MXInvalidInputException", "Parameter and Paging must be objects."),
-            )
-            return
-        offset = _as_int(paging.get("Offset", 0))
-        row_count = _as_int(paging.get("RowCount", _DEFAULT_ROW_COUNT))
-        event_value = parameter.get("ActivityEvent")
-        event = None if event_value in (None, "") else _as_int(event_value)
-        if offset is None or row_count is None or (event_value not in (None, "") and event is None):
-            # what the real (.NET) server answers when it cannot parse a number
-            self._send_json(
-                500,
-                _error_body("System.FormatException", "Input string was not in a correct format."),
-            )
-            return
-        if offset < 0 or row_count < 1:
-            self._send_json(
-                400,
-                _error_body(
-                    "MXInvalidInputException",
-                    "Paging.Offset must be >= 0 and Paging.RowCount >= 1.",
-                ),
-            )
-            return
-        payload = fake.page_of(lead_id, offset, row_count, event)
-        data = orjson.dumps(payload)
-        if truncate and len(data) > 2:
-            data = data[: len(data) // 2]
-        self._send(200, data)
-
-    def _activity_types(self, query: Mapping[str, str], body: bytes, *, truncate: bool) -> None:
-        self._send_json(200, self.server.fake.activity_types())
-
-    def _user(self, query: Mapping[str, str], body: bytes, *, truncate: bool) -> None:
-        host = self.headers.get("Host", "127.0.0.1")
-        self._send_json(
-            200,
-            {
-                "Id": "00000000-0000-4000-8000-000000000001",
-                "FirstName": "Fake",
-                "LastName": "User",
-                "EmailAddress": "fake.user@example.com",
-                "Role": "Administrator",
-                "TimeZone": "UTC",
-                "LSQCommonServiceURLs": {"api": host},
-            },
-        )
-
-
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
