@@ -254,3 +254,9 @@ def test_the_rules_catch_what_they_are_for() -> None:
     assert any(
         set(c) >= {"lsq_analysis.errors", "lsq_analysis.vocabulary"} for c in cycles(planted)
     )
+
+
+def test_no_module_is_much_over_600_lines() -> None:
+    # one idea per module (issue #12): "about 600" leaves room to finish a thought
+    long = {m: n for m, text in sources().items() if (n := text.count("\n")) > 700}
+    assert not long, f"split these into modules of one idea each: {long}"
