@@ -55,6 +55,7 @@ __all__ = [
     "as_list",
     "catalog_from_types",
     "check_zone",
+    "column_names",
     "event_catalog",
     "event_code",
     "event_labels",
@@ -268,12 +269,24 @@ def event_labels(df: Frame) -> pl.DataFrame:
         'Audit log'
     """
     require_columns(df, ["event_code", "event_name"], "event_labels")
-    counts = (
+    return _labels(_name_counts(df))
+
+
+def _name_counts(df: Frame) -> pl.LazyFrame:
+    """Rows per (code, name), rows without a code left out: what labels and names come from."""
+    return (
         df.lazy()
         .filter(pl.col("event_code").is_not_null())
         .group_by("event_code", "event_name")
         .agg(pl.len().alias("_n"))
-        .sort(["event_code", "_n", "event_name"], descending=[False, True, False], nulls_last=True)
+    )
+
+
+def _labels(counts: pl.LazyFrame) -> pl.DataFrame:
+    labels = (
+        counts.sort(
+            ["event_code", "_n", "event_name"], descending=[False, True, False], nulls_last=True
+        )
         .group_by("event_code", maintain_order=True)
         .agg(pl.col("event_name").drop_nulls().first().alias("event"))
         .with_columns(
@@ -293,32 +306,28 @@ def event_labels(df: Frame) -> pl.DataFrame:
         .sort("event_code")
         .collect()
     )
-    return counts.with_columns(pl.col("event_code").cast(pl.Int32))
+    return labels.with_columns(pl.col("event_code").cast(pl.Int32))
 
 
 def event_catalog(df: Frame) -> EventCatalog:
     """The names a frame knows: each code's display label and the names of non-log rows.
 
     ``"WhatsApp Message"`` therefore means code 222, not the audit-log rows (3011) that carry
-    the same name.
+    the same name. A LazyFrame is read once, for its ``event_code`` and ``event_name`` only.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> sorted(event_catalog(lsq.load_sample()).codes("email opened"))
         [0]
     """
-    labels = event_labels(df)
+    require_columns(df, ["event_code", "event_name"], "event_labels")
+    counts = _name_counts(df).collect()
+    labels = _labels(counts.lazy())
     by_name: dict[str, set[int]] = {}
     for code, label in labels.iter_rows():
         by_name.setdefault(label.casefold(), set()).add(code)
-    plain = (
-        df.lazy()
-        .filter(pl.col("event_code") != LOG_EVENT_CODE)
-        .select("event_code", "event_name")
-        .unique()
-        .collect()
-    )
-    for code, name in plain.iter_rows():
+    plain = counts.filter(pl.col("event_code") != LOG_EVENT_CODE)
+    for code, name in plain.select("event_code", "event_name").iter_rows():
         if name is not None and code is not None:
             by_name.setdefault(name.casefold(), set()).add(code)
     return EventCatalog(
@@ -506,6 +515,17 @@ def to_timedelta(value: DurationLike, name: str) -> dt.timedelta:
 # ---------------------------------------------------------------------------- the filter
 
 
+def column_names(df: Frame) -> list[str]:
+    """The columns of an eager or lazy frame; a LazyFrame's through ``collect_schema()``.
+
+    Example:
+        >>> import polars as pl
+        >>> column_names(pl.LazyFrame({"lead_id": []}))
+        ['lead_id']
+    """
+    return df.collect_schema().names() if isinstance(df, pl.LazyFrame) else df.columns
+
+
 def require_columns(df: Frame, columns: Iterable[str], function: str) -> None:
     """``ValueError`` naming the columns of the expanded frame that ``df`` lacks.
 
@@ -513,7 +533,7 @@ def require_columns(df: Frame, columns: Iterable[str], function: str) -> None:
         >>> import polars as pl
         >>> require_columns(pl.DataFrame({"lead_id": []}), ["lead_id"], "f")
     """
-    have = df.collect_schema().names() if isinstance(df, pl.LazyFrame) else df.columns
+    have = column_names(df)
     missing = [c for c in columns if c not in have]
     if missing:
         raise ValueError(
@@ -559,7 +579,7 @@ def filtered(
 
 
 def filter_activities(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     leads: Leads = None,
     events: Events = None,
@@ -570,7 +590,8 @@ def filter_activities(
     """The activities of some leads and events within a time window, all columns kept.
 
     Args:
-        df: the expanded activity frame (a LazyFrame is collected after filtering).
+        df: the expanded activity frame, or a LazyFrame of it (``pl.scan_delta(...)``): the
+            filters are pushed down and only the matching rows are collected.
         leads: lead id(s) to keep (compared lower-case).
         events: event code(s) or name(s) to keep.
         start: keep ``created_on >= start``.

@@ -1,7 +1,10 @@
-"""Analysis of the expanded activity frame: pure functions, DataFrame in, DataFrame out.
+"""Analysis of the expanded activity frame: pure functions, eager or lazy frame in, DataFrame out.
 
 Every function takes the expanded frame built by :func:`lsq_analysis.activities_frame` (one row
-per activity) and the same optional filters, described once here:
+per activity), as a DataFrame or as a LazyFrame (a Delta table's ``pl.scan_delta(...)``,
+``ActivityStore.scan()``): the result is the same, and a LazyFrame is read only for the
+columns and rows the answer needs (filters and column selection are pushed down; the
+aggregation runs lazily and is collected once). The functions share these optional filters:
 
 * ``leads``: one lead id or an iterable of them; only their activities are used.
 * ``events``: one event or an iterable of events. An event is an event code (``222``, or the

@@ -15,7 +15,17 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ..vocabulary import Events, Leads, TimeBound, check_zone, event_labels, filtered, to_utc
+from ..vocabulary import (
+    Events,
+    Frame,
+    Leads,
+    TimeBound,
+    check_zone,
+    column_names,
+    event_labels,
+    filtered,
+    to_utc,
+)
 from .prepare import US_PER_HOUR, in_zone, prepared, with_label
 
 __all__ = ["WEEKDAY_NAMES", "activity_heatmap", "event_counts", "lead_summary"]
@@ -27,7 +37,7 @@ _US_PER_DAY = 24 * US_PER_HOUR
 
 
 def event_counts(
-    df: pl.DataFrame,
+    df: Frame,
     by: Sequence[str] = ("lead_id", "event_name"),
     every: str | None = None,
     *,
@@ -45,7 +55,7 @@ def event_counts(
     is the changed type's name) are never counted as the activity type they changed.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the key columns are read).
         by: grouping columns, in output order.
         every: optional time bucket (``"1d"``, ``"1w"``, ``"1mo"``...); adds a ``created_on``
             key holding each bucket's start.
@@ -68,7 +78,8 @@ def event_counts(
     if "event_name" in keys and "event_code" not in keys:
         keys.insert(keys.index("event_name"), "event_code")
     real = [k for k in keys if k != "event"]
-    unknown = [k for k in real if k not in df.columns]
+    have = column_names(df)
+    unknown = [k for k in real if k not in have]
     if unknown:
         raise ValueError(
             f"event_counts(): by= names unknown column(s) {unknown}; use columns of the frame "
@@ -91,7 +102,7 @@ def event_counts(
 
 
 def lead_summary(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     now: dt.datetime | str | None = None,
     tz: str = "UTC",
@@ -103,7 +114,8 @@ def lead_summary(
     """One row per lead: when it was active, how much, and how recently.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only ``lead_id``, ``created_on``,
+            ``event_code``, ``activity_score`` and, for the labels, ``event_name`` are read).
         now: the moment ``days_since_last`` is measured from. Default: the latest
             ``created_on`` in the whole (unfiltered) frame, so results do not depend on when
             they are computed; the current UTC time if the frame has no times.
@@ -127,15 +139,19 @@ def lead_summary(
         True
     """
     check_zone(tz)
-    if now is None:
-        latest = df.get_column("created_on").max() if "created_on" in df.columns else None
-        moment = latest if isinstance(latest, dt.datetime) else dt.datetime.now(dt.timezone.utc)
-        moment = to_utc(moment, "now")
-    else:
-        moment = to_utc(now, "now")
     base = prepared(
         df, "lead_summary", ["activity_score"], leads, events, start, end, ordered=False
     )
+    moment: pl.Expr
+    if now is not None:
+        moment = pl.lit(to_utc(now, "now"))
+    elif all(f is None for f in (leads, events, start, end)):
+        # unfiltered, the frame's latest time is the latest last_activity: no second pass
+        moment = pl.col("last_activity").max()
+    else:
+        latest = df.lazy().select(pl.col("created_on").max()).collect().item()
+        when = latest if isinstance(latest, dt.datetime) else dt.datetime.now(dt.timezone.utc)
+        moment = pl.lit(to_utc(when, "now"))
     last_idx = pl.col("created_on").arg_max()
     out = (
         base.group_by("lead_id")
@@ -160,7 +176,7 @@ def lead_summary(
                 / _US_PER_DAY
             ).alias("span_days"),
             (
-                (pl.lit(moment) - pl.col("last_activity")).dt.total_microseconds().cast(pl.Float64)
+                (moment - pl.col("last_activity")).dt.total_microseconds().cast(pl.Float64)
                 / _US_PER_DAY
             ).alias("days_since_last"),
         )
@@ -186,7 +202,7 @@ def lead_summary(
 
 
 def activity_heatmap(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     tz: str = "UTC",
     leads: Leads = None,
@@ -197,7 +213,7 @@ def activity_heatmap(
     """Activity counts by weekday and hour of day, in a chosen time zone.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only ``created_on`` is counted).
         tz: IANA time zone in which weekday and hour are read (``"Asia/Kolkata"``...).
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 

@@ -12,16 +12,21 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import polars as pl
 
 from ..vocabulary import (
     DurationLike,
     Event,
+    EventCatalog,
     Events,
+    Frame,
     Leads,
     TimeBound,
+    event_catalog,
     event_labels,
+    parse_events,
     resolve_events,
     to_timedelta,
     to_utc,
@@ -31,34 +36,47 @@ from .prepare import hours, prepared
 __all__ = ["funnel", "time_to_event"]
 
 
-def _step_codes(df: pl.DataFrame, steps: Sequence[Event | Sequence[Event]]) -> list[list[int]]:
+def _step_codes(
+    df: Frame, steps: Sequence[Event | Sequence[Event]], events: Events
+) -> tuple[list[list[int]], list[int] | None]:
+    """The codes of each step, and those of ``events`` (None: every event).
+
+    The frame's names are read once, and only when a step or ``events`` holds a name.
+    """
     if isinstance(steps, (str, int)) or not steps:
         raise ValueError(
             "steps must be a non-empty list of events (codes or names), e.g. "
             "['Lead Capture', 'Email Opened', 12000]; a step may itself be a list of events"
         )
+    named = any(parse_events(step)[1] for step in steps) or parse_events(events)[1]
+    book: EventCatalog | None = event_catalog(df) if named else None
     result = []
     for step in steps:
-        codes = resolve_events(step, df)
+        codes = resolve_events(step, book)
         if not codes:
             raise ValueError(f"funnel step {step!r} names no event")
         result.append(codes)
-    return result
+    allowed = resolve_events(events, book) if events is not None else None
+    return result, allowed
+
+
+def _is_name(step: Event | Sequence[Event]) -> TypeGuard[str]:
+    return isinstance(step, str) and not step.strip().lstrip("-").isdigit()
 
 
 def _step_label(step: Event | Sequence[Event], codes: list[int], labels: dict[int, str]) -> str:
-    if isinstance(step, str) and not step.strip().lstrip("-").isdigit():
+    if _is_name(step):
         return step
     return " / ".join(labels.get(c, f"Event {c}") for c in codes)
 
 
 def _step_times(
-    df: pl.DataFrame,
+    df: Frame,
     step_codes: list[list[int]],
     within: DurationLike | None,
     function: str,
     leads: Leads,
-    events: Events,
+    allowed: list[int] | None,
     start: TimeBound,
     end: TimeBound,
 ) -> pl.DataFrame:
@@ -74,9 +92,8 @@ def _step_times(
     window = to_timedelta(within, "within") if within is not None else None
     # only the steps' rows matter, and dropping the others keeps their order: sort fewer rows
     wanted = sorted({code for codes in step_codes for code in codes})
-    if events is not None:
-        allowed = set(resolve_events(events, df))
-        wanted = [code for code in wanted if code in allowed]
+    if allowed is not None:
+        wanted = sorted(set(wanted) & set(allowed))
     base = (
         prepared(df, function, [], leads, wanted, start, end)
         .with_row_index("_pos")
@@ -128,7 +145,7 @@ def _step_times(
 
 
 def funnel(
-    df: pl.DataFrame,
+    df: Frame,
     steps: Sequence[Event | Sequence[Event]],
     within: DurationLike | None = None,
     *,
@@ -151,7 +168,7 @@ def funnel(
     medians.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         steps: the events of the funnel, in order (at least one).
         within: optional time limit from step 1 to each later step (``"30d"``, a timedelta).
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
@@ -170,9 +187,10 @@ def funnel(
         >>> result["step"].to_list(), result["conversion_from_first"][0]
         ([1, 2], 1.0)
     """
-    codes = _step_codes(df, steps)
-    labels = dict(event_labels(df).iter_rows())
-    times = _step_times(df, codes, within, "funnel", leads, events, start, end)
+    codes, allowed = _step_codes(df, steps, events)
+    # a step given by name is labelled with that name: the labels are read only for the others
+    labels = {} if all(_is_name(step) for step in steps) else dict(event_labels(df).iter_rows())
+    times = _step_times(df, codes, within, "funnel", leads, allowed, start, end)
     n = len(codes)
     counts = times.select(
         [pl.col(f"t{k}").is_not_null().sum().cast(pl.Int64).alias(f"n{k}") for k in range(1, n + 1)]
@@ -214,7 +232,7 @@ def funnel(
 
 
 def time_to_event(
-    df: pl.DataFrame,
+    df: Frame,
     start_event: Event | Sequence[Event],
     end_event: Event | Sequence[Event],
     *,
@@ -226,7 +244,7 @@ def time_to_event(
     """Per lead, the time from its first ``start_event`` to the first ``end_event`` after it.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         start_event: event code(s) or name(s) that start the clock.
         end_event: event code(s) or name(s) that stop it.
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
@@ -250,8 +268,8 @@ def time_to_event(
                 f"{error}. time_to_event() takes its events positionally, "
                 f"time_to_event(df, start_event, end_event); {name}= is a date filter"
             ) from None
-    codes = _step_codes(df, [start_event, end_event])
-    times = _step_times(df, codes, None, "time_to_event", leads, events, start, end)
+    codes, allowed = _step_codes(df, [start_event, end_event], events)
+    times = _step_times(df, codes, None, "time_to_event", leads, allowed, start, end)
     return (
         times.select(
             "lead_id",

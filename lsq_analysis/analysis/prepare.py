@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ..vocabulary import Events, Leads, TimeBound, filtered, require_columns
+from ..vocabulary import Events, Frame, Leads, TimeBound, filtered, require_columns
 
 __all__ = [
     "US_PER_HOUR",
@@ -33,7 +33,7 @@ US_PER_HOUR = 3_600_000_000
 
 
 def prepared(
-    df: pl.DataFrame,
+    df: Frame,
     function: str,
     columns: Sequence[str],
     leads: Leads,
@@ -45,6 +45,8 @@ def prepared(
 ) -> pl.LazyFrame:
     """The filtered frame narrowed to what ``function`` needs, sorted by lead and time.
 
+    ``df`` may be a DataFrame or a LazyFrame (a ``pl.scan_delta(...)``): the result is lazy
+    either way, with the filters and the column selection pushed down to the scan.
     The columns are ``lead_id``, ``created_on``, ``event_code`` and ``columns``; a missing
     ``activity_score`` counts 0. With ``ordered`` the rows are sorted by lead, then time,
     ties keeping the frame's order.

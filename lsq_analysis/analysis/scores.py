@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..vocabulary import Events, Leads, TimeBound, check_zone, event_labels
+from ..vocabulary import Events, Frame, Leads, TimeBound, check_zone, event_labels
 from .prepare import cum_sum_by_lead, in_zone, prepared, with_label
 
 __all__ = ["score_by_event", "score_over_time"]
 
 
 def score_over_time(
-    df: pl.DataFrame,
+    df: Frame,
     every: str | None = None,
     *,
     tz: str = "UTC",
@@ -35,7 +35,7 @@ def score_over_time(
     ``start`` it is the score earned by the selected activities only. A missing score counts 0.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         every: ``None`` for one row per activity, or a bucket size in polars' duration language
             (``"1h"``, ``"1d"``, ``"1w"``, ``"1mo"``) for one row per lead and bucket that had
             activities (buckets without activity are left out; the total is unchanged there).
@@ -82,7 +82,7 @@ def score_over_time(
 
 
 def score_by_event(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     leads: Leads = None,
     events: Events = None,
@@ -92,7 +92,7 @@ def score_by_event(
     """Total and mean ``activity_score`` per event type.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:

@@ -25,7 +25,16 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ..vocabulary import Events, Leads, TimeBound, event_labels, filter_activities
+from ..vocabulary import (
+    Events,
+    Frame,
+    Leads,
+    TimeBound,
+    column_names,
+    event_labels,
+    filtered,
+    require_columns,
+)
 
 __all__ = [
     "activity_table",
@@ -50,24 +59,25 @@ def _expanded_key(column: str) -> str | None:
     return None
 
 
-def _columns_for(df: pl.DataFrame, keys: Sequence[str]) -> list[str]:
+def _columns_for(schema: pl.Schema, keys: Sequence[str]) -> list[str]:
     """Expanded string columns whose key is one of ``keys``, in the order of ``keys``."""
     found: list[tuple[int, str]] = []
-    for column, dtype in df.schema.items():
+    for column, dtype in schema.items():
         key = _expanded_key(column)
         if key in keys and dtype == pl.String:
             found.append((keys.index(key), column))
     return [column for _, column in sorted(found)]
 
 
-def lead_index(df: pl.DataFrame) -> pl.DataFrame:
+def lead_index(df: Frame) -> pl.DataFrame:
     """One row per lead: what ``LeadPicker`` searches and shows (its headless twin).
 
     The name and e-mail come from whatever the data holds (``data.FullName``,
     ``data.EmailAddress``, ``fields.Email``, ...), taking each lead's most recent non-empty value.
 
     Args:
-        df: The expanded activity frame (needs ``lead_id`` and ``created_on``).
+        df: The expanded activity frame (needs ``lead_id`` and ``created_on``), eager or lazy;
+            only those and the name and e-mail columns are read.
 
     Returns:
         Columns ``lead_id``, ``name``, ``email``, ``n_activities``, ``last_activity``,
@@ -87,14 +97,16 @@ def lead_index(df: pl.DataFrame) -> pl.DataFrame:
             [pl.col(c).sort_by("created_on", descending=True).drop_nulls().first() for c in columns]
         )
 
-    names = _columns_for(df, _NAME_KEYS)
-    emails = _columns_for(df, _EMAIL_KEYS)
+    schema = df.collect_schema()
+    names = _columns_for(schema, _NAME_KEYS)
+    emails = _columns_for(schema, _EMAIL_KEYS)
     # an "Email" field may hold something else in some event types: keep real addresses only
     addresses = [
         pl.when(pl.col(c).str.contains("@", literal=True)).then(pl.col(c)).alias(c) for c in emails
     ]
     index = (
-        df.select(["lead_id", "created_on", *names, *addresses])
+        df.lazy()
+        .select(["lead_id", "created_on", *names, *addresses])
         .group_by("lead_id")
         .agg(
             first_of(names).alias("name"),
@@ -113,14 +125,15 @@ def lead_index(df: pl.DataFrame) -> pl.DataFrame:
         )
         .sort(["n_activities", "last_activity", "lead_id"], descending=[True, True, False])
     )
-    return index
+    return index.collect()
 
 
-def find_leads(index: pl.DataFrame, query: str = "", *, limit: int = 50) -> pl.DataFrame:
+def find_leads(index: Frame, query: str = "", *, limit: int = 50) -> pl.DataFrame:
     """The leads whose id, name or e-mail contains ``query`` (any case), most active first.
 
     Args:
-        index: A frame from :func:`lead_index`.
+        index: A frame from :func:`lead_index`, eager or lazy. The activity frame itself (a
+            frame without the index's ``search`` column) is indexed first.
         query: Part of a lead id, a name or an e-mail address; blank matches every lead.
         limit: At most this many rows.
 
@@ -133,21 +146,23 @@ def find_leads(index: pl.DataFrame, query: str = "", *, limit: int = 50) -> pl.D
         >>> find_leads(index, index["lead_id"][0][:8]).height >= 1
         True
     """
+    if "search" not in column_names(index):
+        index = lead_index(index)
     words = query.strip().lower().split()
-    matches = index
-    for word in words:
-        matches = matches.filter(pl.col("search").str.contains(word, literal=True))
-    return matches.head(limit)
+    wanted = [pl.col("search").str.contains(word, literal=True) for word in words]
+    matches = (index.filter(*wanted) if wanted else index).head(limit)
+    return matches if isinstance(matches, pl.DataFrame) else matches.collect()
 
 
-def event_type_counts(df: pl.DataFrame) -> pl.DataFrame:
+def event_type_counts(df: Frame) -> pl.DataFrame:
     """Event types with their number of activities: what ``EventPicker`` lists.
 
     Each code is named by :func:`lsq_analysis.vocabulary.event_labels` (audit-log rows, code
     3011, carry the *changed* activity's name, so they are listed as one "Audit log" type).
 
     Args:
-        df: The expanded activity frame.
+        df: The expanded activity frame, eager or lazy (only ``event_code`` and
+            ``event_name`` are read).
 
     Returns:
         Columns ``event_code`` (Int32), ``event_name``, ``n_activities``; most frequent first.
@@ -158,17 +173,21 @@ def event_type_counts(df: pl.DataFrame) -> pl.DataFrame:
         >>> counts.columns
         ['event_code', 'event_name', 'n_activities']
     """
-    counts = df.group_by("event_code").agg(pl.len().cast(pl.Int64).alias("n_activities"))
+    counts = df.lazy().group_by("event_code").agg(pl.len().cast(pl.Int64).alias("n_activities"))
     return (
         event_labels(df)
+        .lazy()
         .rename({"event": "event_name"})
         .join(counts, on="event_code", how="inner")
         .sort(["n_activities", "event_code"], descending=[True, False])
+        .collect()
     )
 
 
-def date_bounds(df: pl.DataFrame) -> tuple[dt.date | None, dt.date | None]:
+def date_bounds(df: Frame) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day (UTC) holding an activity: the ``DateRangePicker`` bounds.
+
+    ``df`` may be a LazyFrame: only the minimum and maximum of ``created_on`` are read.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -176,16 +195,20 @@ def date_bounds(df: pl.DataFrame) -> tuple[dt.date | None, dt.date | None]:
         >>> first <= last
         True
     """
-    if df.is_empty():
+    if isinstance(df, pl.DataFrame):
+        if df.is_empty():
+            return None, None
+        first, last = df["created_on"].min(), df["created_on"].max()
+    else:
+        created = pl.col("created_on")
+        first, last = df.select(created.min(), created.max().alias("_last")).collect().row(0)
+    if not isinstance(first, dt.datetime) or not isinstance(last, dt.datetime):
         return None, None
-    created = df["created_on"].drop_nulls()
-    if created.is_empty():
-        return None, None
-    return created.min().date(), created.max().date()  # type: ignore[union-attr]
+    return first.date(), last.date()
 
 
 def select_activities(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     leads: Leads = None,
     events: Events = None,
@@ -198,14 +221,15 @@ def select_activities(
     passes the midnight after its "to" day, so that day is included).
 
     Args:
-        df: The expanded activity frame.
+        df: The expanded activity frame, eager or lazy (filtered and sorted before it is
+            collected).
         leads: A lead id or ids; ``None`` keeps every lead.
         events: Event codes or names; ``None`` keeps every event type.
         start: Kept from this time or date (UTC), or ``None``.
         end: Kept before this time or date (UTC), or ``None``.
 
     Returns:
-        The matching rows, oldest first.
+        The matching rows, oldest first (ties in the frame's order).
 
     Example:
         >>> import lsq_analysis as lsq
@@ -214,16 +238,19 @@ def select_activities(
         >>> set(one["event_code"]) <= {0}
         True
     """
-    return filter_activities(df, leads=leads, events=events, start=start, end=end).sort(
-        ["created_on", "lead_id"], nulls_last=True
-    )
+    require_columns(df, ["lead_id", "event_code", "event_name", "created_on"], "select_activities")
+    rows = filtered(df, leads=leads, events=events, start=start, end=end).collect()
+    # every column is returned: sorted once collected (faster than in the streaming engine);
+    # ties keep the frame's order
+    return rows.sort(["created_on", "lead_id"], nulls_last=True, maintain_order=True)
 
 
-def activity_table(df: pl.DataFrame, *, max_rows: int | None = 200) -> pl.DataFrame:
+def activity_table(df: Frame, *, max_rows: int | None = 200) -> pl.DataFrame:
     """The selected activities with only their non-empty expanded fields, newest first.
 
     Args:
-        df: Activities, e.g. from :func:`select_activities`.
+        df: Activities, e.g. from :func:`select_activities`; a LazyFrame is read twice, once
+            for which expanded columns hold a value and once for the shown columns and rows.
         max_rows: Keep at most this many (the newest); ``None`` keeps all.
 
     Returns:
@@ -237,16 +264,25 @@ def activity_table(df: pl.DataFrame, *, max_rows: int | None = 200) -> pl.DataFr
         >>> table.columns[:3]
         ['created_on', 'lead_id', 'event_code']
     """
+    columns = column_names(df)
     core: list[str] = [
         c
         for c in ("created_on", "lead_id", "event_code", "event_name", "activity_score")
-        if c in df.columns
+        if c in columns
     ]
-    expanded = [c for c in df.columns if _expanded_key(c) is not None]
-    if expanded and df.height:
-        null_counts = df.select(expanded).null_count().row(0)
-        expanded = [c for c, nulls in zip(expanded, null_counts, strict=True) if nulls < df.height]
-    else:
-        expanded = []
-    table = df.select(core + expanded).sort("created_on", descending=True, nulls_last=True)
-    return table if max_rows is None else table.head(max_rows)
+    expanded = [c for c in columns if _expanded_key(c) is not None]
+    if expanded:
+        if isinstance(df, pl.DataFrame):
+            used = [nulls < df.height for nulls in df.select(expanded).null_count().row(0)]
+        else:
+            used = list(df.select(pl.col(expanded).is_not_null().any()).collect().row(0))
+        expanded = [c for c, holds in zip(expanded, used, strict=True) if holds]
+    table = df.lazy().select(core + expanded)
+    # ties keep the frame's order, whatever the source's batches; every row is sorted once
+    # collected (faster than in the streaming engine), the newest few are picked lazily
+    if max_rows is None:
+        return table.collect().sort(
+            "created_on", descending=True, nulls_last=True, maintain_order=True
+        )
+    newest = table.sort("created_on", descending=True, nulls_last=True, maintain_order=True)
+    return newest.head(max_rows).collect()

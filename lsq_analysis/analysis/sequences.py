@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..vocabulary import DurationLike, Events, Leads, TimeBound, event_labels, to_timedelta
+from ..vocabulary import (
+    DurationLike,
+    Events,
+    Frame,
+    Leads,
+    TimeBound,
+    event_labels,
+    to_timedelta,
+)
 from .prepare import hours, lead_starts, prepared, with_label
 
 __all__ = ["gaps", "sessions", "transitions"]
 
 
 def _pairs(
-    df: pl.DataFrame,
+    df: Frame,
     function: str,
     leads: Leads,
     events: Events,
@@ -57,7 +65,7 @@ def _pairs(
 
 
 def gaps(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     leads: Leads = None,
     events: Events = None,
@@ -69,7 +77,7 @@ def gaps(
     With ``events`` the pairs are consecutive among the selected events only.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:
@@ -106,7 +114,7 @@ def gaps(
 
 
 def transitions(
-    df: pl.DataFrame,
+    df: Frame,
     *,
     leads: Leads = None,
     events: Events = None,
@@ -116,7 +124,7 @@ def transitions(
     """How often one event is directly followed by another within a lead.
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`). With
             ``events`` the transitions are between consecutive selected events (others are
             skipped).
@@ -179,7 +187,7 @@ def transitions(
 
 
 def sessions(
-    df: pl.DataFrame,
+    df: Frame,
     gap: DurationLike = "30m",
     *,
     leads: Leads = None,
@@ -193,7 +201,7 @@ def sessions(
     than ``gap`` after the previous one (a pause of exactly ``gap`` stays in the session).
 
     Args:
-        df: the expanded activity frame.
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
         gap: the longest pause inside a session: a ``timedelta`` or ``"30m"``, ``"2h"``...
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 

@@ -1,6 +1,9 @@
 """Views of an activities frame: one event type's rows with only the columns it uses, typed
 (:func:`event_view`), the expanded columns in long form (:func:`fields_long`), and the
-audit-log rows decoded into one row per changed field (:func:`change_log`)."""
+audit-log rows decoded into one row per changed field (:func:`change_log`).
+
+Each takes a DataFrame or a LazyFrame (a Delta table's ``pl.scan_delta(...)``) and collects
+only the rows and columns it shows."""
 
 from __future__ import annotations
 
@@ -8,7 +11,15 @@ from typing import Any
 
 import polars as pl
 
-from ..vocabulary import catalog_from_types, event_catalog, resolve_events
+from ..vocabulary import (
+    LOG_EVENT_CODE,
+    Frame,
+    catalog_from_types,
+    column_names,
+    event_catalog,
+    event_code,
+    resolve_events,
+)
 from .expand import activity_types_frame
 from .schema import CORE_SCHEMA, UTC_US
 from .shapes import loads
@@ -53,9 +64,12 @@ def _typed(s: pl.Series) -> pl.Series:
     return s
 
 
-def _event_code(df: pl.DataFrame, event: int | str, types: Any) -> int:
+def _event_code(df: Frame, event: int | str, types: Any) -> int:
     if not isinstance(event, (int, str)) or isinstance(event, bool):
         raise TypeError(f"event must be an event code (int) or name (str), got {event!r}")
+    code = event_code(event)
+    if code is not None:  # a code needs no catalog: the frame's names are not read
+        return code
     catalog = _catalog(types)
     book = catalog_from_types(catalog) if catalog is not None else event_catalog(df)
     return resolve_events(event, book, single=True)[0]
@@ -69,7 +83,29 @@ def _catalog(types: Any) -> pl.DataFrame | None:
     return activity_types_frame(list(types))
 
 
-def event_view(df: pl.DataFrame, event: int | str, types: Any = None) -> pl.DataFrame:
+def _event_rows(df: Frame, code: int) -> pl.DataFrame:
+    """The rows of ``code``: the core columns of a view and the others holding a value there."""
+    columns = column_names(df)
+    if "event_code" not in columns:
+        return df.clear() if isinstance(df, pl.DataFrame) else df.clear().collect()
+    if isinstance(df, pl.DataFrame):
+        rows = df.filter(pl.col("event_code") == code)
+        keep = [
+            c
+            for c in rows.columns
+            if c in _KEEP_IN_VIEW or rows.get_column(c).null_count() < rows.height
+        ]
+        return rows.select(keep)
+    # lazily: first which columns hold a value in these rows (an aggregate, streamed), then
+    # only those are collected, never the frame's empty columns
+    lazy = df.filter(pl.col("event_code") == code)
+    optional = [c for c in columns if c not in _KEEP_IN_VIEW]
+    used = lazy.select(pl.col(optional).is_not_null().any()).collect().row(0) if optional else ()
+    holding = {c for c, any_value in zip(optional, used, strict=True) if any_value}
+    return lazy.select([c for c in columns if c in _KEEP_IN_VIEW or c in holding]).collect()
+
+
+def event_view(df: Frame, event: int | str, types: Any = None) -> pl.DataFrame:
     """One event type's rows, only the columns it uses, each column typed where it can be.
 
     A string column becomes Boolean when all its values are ``True``/``False``, Int64 when all
@@ -80,7 +116,8 @@ def event_view(df: pl.DataFrame, event: int | str, types: Any = None) -> pl.Data
     ``fields.mx_Custom_3.Status`` -> ``Documents.Status``).
 
     Args:
-        df: An activities frame.
+        df: An activities frame, eager or lazy: a LazyFrame is read for this event's rows
+            only, first for which columns hold a value, then for those columns.
         event: An event code (``201``) or an event type's name (``"Course Interested"``,
             matched without regard to case; ``"Logs"`` is 3011).
         types: Optional catalog: :func:`activity_types_frame`'s frame or the raw list.
@@ -99,13 +136,7 @@ def event_view(df: pl.DataFrame, event: int | str, types: Any = None) -> pl.Data
         Float64
     """
     code = _event_code(df, event, types)
-    rows = df.filter(pl.col("event_code") == code) if "event_code" in df.columns else df.clear()
-    keep = [
-        c
-        for c in rows.columns
-        if c in _KEEP_IN_VIEW or rows.get_column(c).null_count() < rows.height
-    ]
-    rows = rows.select(keep)
+    rows = _event_rows(df, code)
     typed = [s if s.name in CORE_SCHEMA else _typed(s) for s in rows.get_columns()]
     out = pl.DataFrame(typed) if typed else rows
     catalog = _catalog(types)
@@ -133,15 +164,12 @@ def event_view(df: pl.DataFrame, event: int | str, types: Any = None) -> pl.Data
     return out
 
 
-def _expanded_columns(df: pl.DataFrame) -> list[str]:
-    return [c for c in df.columns if c.startswith(("data.", "fields."))]
-
-
-def fields_long(df: pl.DataFrame) -> pl.DataFrame:
+def fields_long(df: Frame) -> pl.DataFrame:
     """The expanded columns in long form: one row per activity per key that has a value.
 
     Args:
-        df: An activities frame.
+        df: An activities frame, eager or lazy (a LazyFrame is collected for the expanded
+            columns and ``lead_id``, ``activity_id``, ``event_code`` only).
 
     Returns:
         Columns ``lead_id``, ``activity_id``, ``event_code``, ``source`` (``"data"`` or
@@ -154,8 +182,9 @@ def fields_long(df: pl.DataFrame) -> pl.DataFrame:
         >>> long.filter(pl.col("key") == "EmailAddress")["value"].n_unique() > 10
         True
     """
-    index = [c for c in ("lead_id", "activity_id", "event_code") if c in df.columns]
-    expanded = _expanded_columns(df)
+    columns = column_names(df)
+    index: list[str] = [c for c in ("lead_id", "activity_id", "event_code") if c in columns]
+    expanded = [c for c in columns if c.startswith(("data.", "fields."))]
     schema = {
         "lead_id": pl.String,
         "activity_id": pl.String,
@@ -164,7 +193,11 @@ def fields_long(df: pl.DataFrame) -> pl.DataFrame:
         "key": pl.String,
         "value": pl.String,
     }
-    if not expanded or df.height == 0:
+    if not expanded:
+        return pl.DataFrame(schema=schema)
+    if isinstance(df, pl.LazyFrame):
+        df = df.select(index + expanded).collect()
+    if df.height == 0:
         return pl.DataFrame(schema=schema)
     # column by column, nulls dropped first: an unpivot of the whole wide frame would hold
     # rows x columns cells (tens of millions for a big frame) before dropping them
@@ -210,7 +243,7 @@ def _json_object(text: str | None) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def change_log(df: pl.DataFrame) -> pl.DataFrame:
+def change_log(df: Frame) -> pl.DataFrame:
     """Decode the audit-log rows (EventCode 3011) into one row per changed field.
 
     ``OldData``/``NewData`` hold JSON objects of the changed fields (``{"Status":"sent"}``);
@@ -219,7 +252,8 @@ def change_log(df: pl.DataFrame) -> pl.DataFrame:
     that is missing).
 
     Args:
-        df: An activities frame.
+        df: An activities frame, eager or lazy: only the audit-log rows and the columns
+            decoded here are collected.
 
     Returns:
         Columns ``lead_id``, ``activity_id``, ``changed_at`` (Datetime UTC), ``event_name``,
@@ -240,9 +274,16 @@ def change_log(df: pl.DataFrame) -> pl.DataFrame:
         "old": pl.String,
         "new": pl.String,
     }
-    if "event_code" not in df.columns or df.height == 0:
+    columns = column_names(df)
+    if "event_code" not in columns:
         return pl.DataFrame(schema=schema)
-    logs = df.filter(pl.col("event_code") == 3011)
+    used = ("lead_id", "activity_id", "event_name", "created_on", "data.EventTime")
+    logs = (
+        df.lazy()
+        .filter(pl.col("event_code") == LOG_EVENT_CODE)
+        .select([c for c in (*used, "data.OldData", "data.NewData") if c in columns])
+        .collect()
+    )
     if logs.height == 0:
         return pl.DataFrame(schema=schema)
     cols = {}
