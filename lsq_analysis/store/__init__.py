@@ -12,6 +12,7 @@ Example:
 """
 
 from .activity_store import ActivityStore
+from .delta_store import DeltaStore
 from .folder import STORE_VERSION
 from .records import (
     RAW_SCHEMA,
@@ -26,6 +27,7 @@ __all__ = [
     "RAW_SCHEMA",
     "STORE_VERSION",
     "ActivityStore",
+    "DeltaStore",
     "LeadRecord",
     "as_max_age",
     "concat_frames",

@@ -1,0 +1,472 @@
+"""DeltaStore: the activities of many leads as Delta Lake tables that any engine reads.
+
+A store folder holds one Delta table per folder (:data:`TABLE_NAMES`; ``leads`` and
+``users`` are kept free for later):
+
+* ``raw``: one row per activity, its JSON text as received (``lead_id``, ``batch_id``,
+  ``row``, ``position``, ``activity``, ``fetched_at``);
+* ``activities``: the same activities expanded by :func:`lsq_analysis.frames.activities_frame`,
+  plus ``_batch_id`` and ``_row``; a new ``Data`` key adds a column (older rows read null);
+* ``fetches``: one row per lead per write (``lead_id``, ``batch_id``, ``fetched_at``,
+  ``pages``, ``n_activities``, ``outcome``).
+
+**Writes append, reads pick each lead's latest batch.** :meth:`DeltaStore.write_leads`
+appends a batch of leads to each table in one commit per table, ``fetches`` last, so a lead
+counted as fetched always has its rows, and a run killed between two commits loses nothing
+committed (the next write removes the rows of a batch that never reached ``fetches``).
+Writing a lead again never rewrites another lead's files: its older rows stay until
+:meth:`~DeltaStore.optimize`, and reads skip them (the lead's latest batch comes from
+``fetches``). The batch id of a write is the version of ``fetches`` it creates, which is
+the store's :attr:`~DeltaStore.version`.
+
+**One writer at a time, any number of readers.** Each write holds a lock file in the store
+folder (``filelock``) around its commits; a second writer waits up to ``lock_timeout``
+seconds, then gets a :class:`~lsq_analysis.errors.StoreError`. Readers never lock: every
+Delta snapshot is consistent, and :meth:`~DeltaStore.optimize` deletes unreferenced files
+only once they are older than its retention window. Only activities are stored: no keys or
+secrets.
+
+Reading the tables elsewhere (after ``optimize()``: until then ``activities`` also holds the
+superseded rows of leads written again)::
+
+    pl.read_delta("lsq-store/activities")                      # or pl.scan_delta(...)
+    duckdb.sql("SELECT * FROM delta_scan('lsq-store/activities')")   # DuckDB's delta extension
+    duckdb.from_arrow(DeltaTable("lsq-store/activities").to_pyarrow_dataset())  # no extension
+
+and the current rows only, at any time: join ``activities`` with each lead's latest
+``fetches.batch_id`` where ``outcome = 'ok'`` on ``(lead_id, _batch_id)``.
+
+Example:
+    >>> store = DeltaStore("lsq-store")
+    >>> store.write_leads({"3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf": activities})
+    1
+    >>> store.frame(events="Email Opened").height
+    3
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from deltalake import DeltaTable
+from filelock import FileLock, Timeout
+
+from ..errors import StoreError
+from ..frames import column_order
+from ..vocabulary import Events, Leads, as_list, lead_ids, resolve_events
+from .batches import OUTCOME_OK, STORE_COLUMNS, batch_frames, canonical, changed_rows, stamped
+from .delta_folder import LATER_TABLES, LOCK_FILE, TABLE_NAMES, open_delta_folder
+from .history import rows_as_of, version_at
+from .records import drop_empty_extras
+from .tables import ACTIVITIES_SPEC, FETCHES_SPEC, RAW_SPEC, TARGET_ROWS, Table
+
+__all__ = [
+    "DEFAULT_RETENTION",
+    "LATER_TABLES",
+    "OUTCOME_OK",
+    "TABLE_NAMES",
+    "DeltaStore",
+    "OptimizeResult",
+]
+
+DEFAULT_RETENTION = timedelta(days=7)
+"""How long :meth:`DeltaStore.optimize` keeps files that no current snapshot references."""
+_KEY = ["lead_id", "_batch_id"]
+_PRUNE_PAIRS = 2_000  # up to this many leads, frame(leads) picks their files from statistics
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """What :meth:`DeltaStore.optimize` did.
+
+    Attributes:
+        rows_dropped: superseded rows removed (``activities`` and ``raw`` together).
+        files_replaced: data files rewritten (compacted, without superseded rows).
+        files_written: data files written in their place.
+        files_deleted: unreferenced files older than the retention window, deleted.
+    """
+
+    rows_dropped: int
+    files_replaced: int
+    files_written: int
+    files_deleted: int
+
+
+@dataclass(frozen=True)
+class _State:
+    """What ``fetches`` says at one version: each lead's latest complete batch."""
+
+    version: int
+    current: pl.DataFrame  # lead_id, _batch_id, n_activities
+
+
+class DeltaStore:
+    """Lead activities as Delta Lake tables: appended per batch, read as each lead's latest.
+
+    Args:
+        path: the store folder; created (with parents) when missing. An existing folder must
+            be empty or a store of this layout.
+        lock_timeout: how long a write waits for another process's write to finish (seconds).
+
+    Raises:
+        StoreError: the folder is a file, holds other files, or is an :class:`ActivityStore`
+            folder (store version 1); the message says what to do.
+
+    Example:
+        >>> store = DeltaStore("lsq-store")
+        >>> version = store.write_leads(client_pages_by_lead)   # one batch, one commit a table
+        >>> store.frame([lead]).height, store.version == version
+        (24, True)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 60.0) -> None:
+        self.path = Path(path).expanduser()
+        self.lock_timeout = lock_timeout
+        open_delta_folder(self.path)
+        self._lock = FileLock(str(self.path / LOCK_FILE), timeout=lock_timeout)
+        self._raw = Table(self.path, RAW_SPEC)
+        self._activities = Table(self.path, ACTIVITIES_SPEC)
+        self._fetches = Table(self.path, FETCHES_SPEC)
+        self._tables = (self._raw, self._activities, self._fetches)
+        self._state_cache: _State | None = None
+        self._stale_cache: tuple[tuple[int, int], pl.Series] | None = None
+        if not all(t.exists() for t in self._tables):
+            with self._locked():
+                for table in self._tables:
+                    if not table.exists():
+                        table.create()
+
+    def __repr__(self) -> str:
+        return f"DeltaStore({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ locking
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise StoreError(
+                f"Another process is writing to the store {str(self.path)!r} (it holds "
+                f"{LOCK_FILE}); gave up after {self.lock_timeout:g} s. Let it finish, or open "
+                "the store with a longer lock_timeout. Reading needs no lock."
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def version(self) -> int:
+        """The store's version: that of its ``fetches`` table (0 when nothing is written).
+
+        Example:
+            >>> store.version
+            12
+        """
+        return self._fetches.snapshot().version()
+
+    def _state(self) -> _State:
+        dt = self._fetches.snapshot()
+        if self._state_cache is not None and self._state_cache.version == dt.version():
+            return self._state_cache
+        current = (
+            self._fetches.scan(dt)
+            .filter(pl.col("outcome") == OUTCOME_OK)
+            .select("lead_id", pl.col("batch_id").alias("_batch_id"), "n_activities")
+            .sort("_batch_id")
+            .unique("lead_id", keep="last", maintain_order=True)
+            .collect()
+        )
+        self._state_cache = _State(dt.version(), current)
+        return self._state_cache
+
+    def _snapshots(self) -> tuple[_State, DeltaTable]:
+        """``fetches`` first, then ``activities`` (so every batch ``fetches`` names is there);
+        read again if a commit to ``fetches`` came in between."""
+        for _ in range(5):
+            state = self._state()
+            dt = self._activities.snapshot()
+            if self._fetches.snapshot().version() == state.version:
+                return state, dt
+        return state, dt
+
+    def _stale(self, dt: DeltaTable, state: _State) -> pl.Series:
+        """The ``_row`` of every row in ``activities`` that is not of its lead's latest batch
+        (superseded, or of a write whose ``fetches`` commit never came).
+
+        Row numbers are unique in the table, so reads drop these rows with a filter on one
+        integer column: much cheaper than a join on (lead, batch) over every row."""
+        key = (dt.version(), state.version)
+        if self._stale_cache is not None and self._stale_cache[0] == key:
+            return self._stale_cache[1]
+        rows = int(self._activities.files(dt)["rows"].sum())
+        if rows == int(state.current["n_activities"].sum()):
+            stale = pl.Series("_row", [], dtype=pl.Int64)
+        else:
+            stale = (
+                self._activities.scan(dt)
+                .select(*_KEY, "_row")
+                .join(state.current.lazy().select(_KEY), on=_KEY, how="anti")
+                .collect()
+                .get_column("_row")
+            )
+        self._stale_cache = (key, stale)
+        return stale
+
+    # ------------------------------------------------------------------ writes
+    def write_leads(
+        self,
+        mapping: Mapping[str, Sequence[Mapping[str, Any]]],
+        *,
+        fetched_at: datetime | Mapping[str, datetime] | None = None,
+        pages: int | Mapping[str, int] | None = None,
+    ) -> int:
+        """Store a batch of leads completely, replacing what was stored for them.
+
+        Args:
+            mapping: lead id -> all its activities as the API sent them (newest first).
+                Ids are canonicalised (:func:`lsq_analysis.vocabulary.lead_id`).
+            fetched_at: when they were fetched, for all or per lead (default: now).
+            pages: how many pages each lead took, for all or per lead (default: unknown).
+
+        Returns:
+            The store's new :attr:`version` (also the batch id of these rows); the version
+            unchanged when ``mapping`` is empty.
+
+        Raises:
+            ValueError: an id is not a lead id, or two keys are the same lead.
+            StoreError: another process kept the lock past ``lock_timeout``.
+
+        Example:
+            >>> store.write_leads({lead: client.get_lead_activities(lead) for lead in batch})
+            7
+        """
+        items = canonical(mapping)
+        if not items:
+            return self.version
+        batch = batch_frames(items, fetched_at=fetched_at, pages=pages)  # outside the lock
+        with self._locked():  # one look for newer commits per table; ours move them on
+            batch_id = self._fetches.snapshot().version() + 1
+            self._drop_unrecorded(batch_id)
+            table = self._activities
+            rows = stamped(batch, batch_id, table.schema(table.snapshot(refresh=False)))
+            meta = {"lsq.operation": "write", "lsq.batch_id": batch_id}
+            if rows.activities is not None:
+                self._raw.append(rows.raw, metadata=meta)
+                table.append(rows.activities, metadata=meta, merge_schema=True)
+            version = self._fetches.append(rows.fetches, metadata=meta)  # last: now it counts
+        if version != batch_id:
+            raise StoreError(
+                f"The store {str(self.path)!r} was written by someone not holding its lock "
+                f"(expected version {batch_id}, found {version}); write only through DeltaStore."
+            )
+        return batch_id
+
+    def _drop_unrecorded(self, batch: int) -> None:
+        """Remove the files of a batch whose ``fetches`` commit never came (a killed run)."""
+        for table in (self._raw, self._activities):
+            dt = table.snapshot()
+            files = table.files(dt)
+            late = files.filter(pl.col(f"max.{table.spec.batch}") >= batch)["path"].to_list()
+            if late:
+                table.rewrite(dt, late, [], metadata={"lsq.operation": "recover"})
+                table.snapshot()
+
+    # ------------------------------------------------------------------ reads
+    def _lazy(self, leads: list[str] | None) -> pl.LazyFrame:
+        """Each lead's latest rows (with the store columns), in write order."""
+        state, dt = self._snapshots()
+        table = self._activities
+        if leads is None:
+            scan = table.scan(dt)
+            stale = self._stale(dt, state)
+            if stale.len():
+                scan = scan.filter(~pl.col("_row").is_in(stale.implode()))
+            return scan
+        pairs = state.current.filter(pl.col("lead_id").is_in(pl.Series(leads).implode()))
+        files = table.files(dt)
+        if pairs.height <= _PRUNE_PAIRS:
+            hits = files.join(pairs, how="cross").filter(
+                _within("lead_id", pl.col("lead_id")), _within("_batch_id", pl.col("_batch_id"))
+            )
+            files = files.filter(pl.col("path").is_in(hits["path"].implode()))
+        wanted, batches = pairs["lead_id"].implode(), pairs["_batch_id"].unique().implode()
+        return (  # the filters skip row groups by their statistics; the join is exact
+            table.scan(dt, files["path"].to_list())
+            .filter(pl.col("_batch_id").is_in(batches), pl.col("lead_id").is_in(wanted))
+            .join(pairs.lazy().select(_KEY), on=_KEY, how="semi", maintain_order="left")
+        )
+
+    def scan(self) -> pl.LazyFrame:
+        """Every lead's current activities, lazily, in the order they were written.
+
+        The columns are every column the table has (a key that only superseded rows had
+        reads null). Use it to filter before reading: only the columns and files needed are
+        read.
+
+        Example:
+            >>> store.scan().filter(pl.col("event_code") == 21).select("lead_id").collect()
+        """
+        lazy = self._lazy(None)
+        return lazy.select(_public(lazy.collect_schema().names()))
+
+    def frame(self, leads: Leads = None, *, events: Events = None) -> pl.DataFrame:
+        """The current activities of every stored lead (or of some), expanded.
+
+        Args:
+            leads: only these leads (ids in any case; leads not stored are skipped).
+            events: only these event types: codes (``21``, ``"21"``) or names (``"Email
+                Opened"``, any case) looked up among the stored activities, or a list.
+
+        Returns:
+            The same frame as :func:`~lsq_analysis.frames.activities_frame` of the stored
+            activities (``lead_id`` is the canonical id they were stored under), leads in
+            the order they were last written, each lead's activities in the API's order.
+            With ``leads`` or ``events``, expanded columns empty in the rows returned are
+            left out.
+
+        Raises:
+            ValueError: a lead id that is not a GUID, an event code out of range, or a name
+                no stored activity has (the message lists the names).
+
+        Example:
+            >>> store.frame(["3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"], events="Email Opened")
+        """
+        wanted = None if leads is None else lead_ids(as_list(leads))[0]
+        lazy = self._lazy(wanted)
+        if events is not None:
+            codes = resolve_events(events, self.scan() if _has_names(events) else None)
+            lazy = lazy.filter(
+                pl.col("event_code").is_in(pl.Series(codes, dtype=pl.Int32).implode())
+            )
+        df = lazy.collect()
+        if not df["_row"].is_sorted():  # an append's writer reordered its input: rare, costly
+            df = df.sort("_row")
+        df = df.select(_public(df.columns))
+        return df if leads is None and events is None else drop_empty_extras(df)
+
+    def lead_ids(self) -> list[str]:
+        """Every stored lead (those with a complete write), sorted.
+
+        Example:
+            >>> len(store.lead_ids())
+            50000
+        """
+        return sorted(self._state().current["lead_id"].to_list())
+
+    def fetches(self) -> pl.DataFrame:
+        """The ``fetches`` table: one row per lead per write, oldest first.
+
+        Example:
+            >>> store.fetches().group_by("batch_id").len()
+        """
+        dt = self._fetches.snapshot()
+        return self._fetches.scan(dt).collect().sort("batch_id", maintain_order=True)
+
+    # ------------------------------------------------------------------ history
+    def changes(self, since: int | datetime) -> pl.DataFrame:
+        """The current activities added or changed since a store version or a time.
+
+        A lead written after ``since`` is compared with what the store held for it then
+        (as a Delta time travel, possible while ``optimize()`` keeps that version's files:
+        the retention window); its activities that differ in any field are returned, with
+        ``change`` = ``"added"`` (no activity with that ``activity_id`` before) or
+        ``"changed"``.
+
+        Args:
+            since: a :attr:`version` (what the store held at it), or a time (the version
+                then; a time without zone is UTC).
+
+        Raises:
+            ValueError: ``since`` is a version the store has not reached.
+            StoreError: the files of that version were deleted by ``optimize()``, or the
+                table history no longer reaches back to that time.
+
+        Example:
+            >>> v = store.version
+            >>> store.write_leads(refreshed)
+            >>> store.changes(since=v)["change"].value_counts()
+        """
+        base = version_at(self._fetches, since)
+        state, dt = self._snapshots()
+        if base > state.version:
+            raise ValueError(f"since={since!r}: the store is at version {state.version}")
+        newer = state.current.filter(pl.col("_batch_id") > base)
+        table = self._activities
+        files = table.files(dt).filter(pl.col("max._batch_id") > base)["path"].to_list()
+        new = (
+            table.scan(dt, files)
+            .filter(pl.col("_batch_id") > base)
+            .join(newer.lazy().select(_KEY), on=_KEY, how="semi", maintain_order="left")
+            .collect()
+        )
+        then = (  # each of those leads' latest batch at ``base``
+            self._fetches.scan(self._fetches.snapshot())
+            .filter(
+                pl.col("outcome") == OUTCOME_OK,
+                pl.col("batch_id") <= base,
+                pl.col("lead_id").is_in(newer["lead_id"].implode()),
+            )
+            .select("lead_id", pl.col("batch_id").alias("_batch_id"), "n_activities")
+            .sort("_batch_id")
+            .unique("lead_id", keep="last")
+            .collect()
+        )
+        out = changed_rows(new, rows_as_of(table, then, new.schema))
+        out = out if out["_row"].is_sorted() else out.sort("_row")
+        return drop_empty_extras(out.select(*_public(out.columns), "change"))
+
+    # ------------------------------------------------------------------ upkeep
+    def optimize(self, *, retention: timedelta = DEFAULT_RETENTION) -> OptimizeResult:
+        """Compact the tables, drop superseded rows, delete files no longer referenced.
+
+        Files are rewritten only where it pays: runs of small files and files holding rows
+        of leads written again since. Files that no snapshot younger than ``retention``
+        references are deleted, so readers that started before stay valid for that long
+        (and :meth:`changes` reaches back that far). Holds the write lock.
+
+        Example:
+            >>> store.optimize().rows_dropped
+            20000
+        """
+        dropped = replaced = written = 0
+        with self._locked():
+            state = self._state()
+            meta = {"lsq.operation": "optimize"}
+            for table in (self._activities, self._raw):
+                keep = state.current.rename({"_batch_id": table.spec.batch})
+                d, r, w = table.compact(keep, metadata=meta)
+                dropped, replaced, written = dropped + d, replaced + r, written + w
+            dt = self._fetches.snapshot()
+            files = self._fetches.files(dt)
+            if files.height > 1 and files.filter(pl.col("rows") < TARGET_ROWS // 2).height:
+                frames = [[self._fetches.scan(dt).collect()]]
+                written += self._fetches.rewrite(dt, files["path"].to_list(), frames, metadata=meta)
+                replaced += files.height
+            deleted = sum(len(t.vacuum(retention)) for t in self._tables)
+        return OptimizeResult(dropped, replaced, written, deleted)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _within(stat: str, value: pl.Expr) -> pl.Expr:
+    """A file may hold ``value`` by its statistics (no statistics: it may)."""
+    low, high = pl.col(f"min.{stat}"), pl.col(f"max.{stat}")
+    return (low.is_null() | (low <= value)) & (high.is_null() | (high >= value))
+
+
+def _public(columns: Iterable[str]) -> list[str]:
+    return column_order(c for c in columns if c not in (*STORE_COLUMNS, "change"))
+
+
+def _has_names(events: Events) -> bool:
+    return any(not str(e).strip().lstrip("-").isdigit() for e in as_list(events))

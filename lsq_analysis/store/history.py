@@ -1,0 +1,110 @@
+"""The Delta store's past: which version a time means, and a lead's rows as they were then.
+
+Both read the Delta log: :func:`version_at` the ``fetches`` table's commit history, and
+:func:`rows_as_of` older snapshots of ``activities`` (time travel) for rows that
+``optimize()`` has dropped since, which works while their files are kept (the retention
+window of ``optimize``).
+
+Example:
+    >>> version_at(Table(Path("lsq-store"), FETCHES_SPEC), datetime(2025, 4, 4, tzinfo=UTC))
+    12
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from ..errors import StoreError
+from ..vocabulary import to_utc
+from .tables import Table
+
+__all__ = ["rows_as_of", "version_at"]
+
+_KEY = ["lead_id", "_batch_id"]
+
+
+def version_at(fetches: Table, since: int | datetime) -> int:
+    """The store version ``since`` names: itself, or the last version committed by then
+    (-1 before the store existed).
+
+    Raises:
+        TypeError: neither an int nor a datetime.
+        ValueError: a negative version.
+        StoreError: the table's history (the Delta log) no longer reaches back that far.
+
+    Example:
+        >>> version_at(fetches, 3)
+        3
+    """
+    if isinstance(since, bool) or not isinstance(since, (int, datetime)):
+        raise TypeError(f"since must be a store version (int) or a datetime, not {since!r}")
+    if isinstance(since, int):
+        if since < 0:
+            raise ValueError(f"since={since}: store versions start at 0")
+        return since
+    moment = to_utc(since, "since").timestamp() * 1000
+    history = fetches.snapshot().history()
+    reached = [int(h["version"]) for h in history if h["timestamp"] <= moment]
+    if reached:
+        return max(reached)
+    if history and min(int(h["version"]) for h in history) > 0:
+        raise StoreError(
+            f"since={since.isoformat()}: the store's history now starts later than that; "
+            "pass a version or a later time"
+        )
+    return -1  # before the store was created: everything is new
+
+
+def rows_as_of(activities: Table, pairs: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """The ``activities`` rows of some ``(lead_id, _batch_id)`` pairs (with
+    ``n_activities`` each): from the table now, or, for pairs an ``optimize()`` dropped,
+    from the table as it was just before that optimize.
+
+    Raises:
+        StoreError: some rows are in no snapshot whose files are still kept.
+
+    Example:
+        >>> rows_as_of(activities, pairs, frame.schema).height
+        40
+    """
+    empty = pl.DataFrame(schema=schema)
+    if pairs.height == 0:
+        return empty
+    versions: list[int | None] = [None]
+    versions += [
+        int(h["version"]) - 1
+        for h in activities.snapshot().history()
+        if h.get("lsq.operation") == "optimize"
+    ]  # newest first
+    found: list[pl.DataFrame] = []
+    missing = pairs
+    for version in versions:
+        try:
+            dt = activities.snapshot(version)
+            got = (
+                activities.scan(dt)
+                .filter(pl.col("_batch_id").is_in(missing["_batch_id"].unique().implode()))
+                .join(missing.lazy().select(_KEY), on=_KEY, how="semi")
+                .collect()
+            )
+        except Exception as err:  # its files deleted by vacuum, or its log entry gone
+            raise StoreError(
+                "changes(): the activities as they were at that version are no longer kept "
+                f"(optimize() deleted their files: {type(err).__name__}); ask for changes "
+                "since a later version or time"
+            ) from None
+        found.append(got)
+        have = got.group_by(_KEY).len()
+        missing = (
+            missing.join(have, on=_KEY, how="left")
+            .filter(pl.col("len").fill_null(0) < pl.col("n_activities"))
+            .drop("len")
+        )
+        if missing.height == 0:
+            return pl.concat([empty, *found], how="diagonal_relaxed").select(list(schema))
+    raise StoreError(
+        f"changes(): the activities of {missing.height} leads as they were at that version "
+        "are no longer kept; ask for changes since a later version or time"
+    )
