@@ -38,6 +38,11 @@ def _modules_after(statement: str) -> set[str]:
         ("import lsq_analysis.api.client", {"plotly", "ipywidgets", "lsq_analysis.frames"}),
         ("import lsq_analysis.charts", {"ipywidgets", "requests"}),
         ("import lsq_analysis.cli", {"plotly", "ipywidgets"}),
+        (  # a report is rendered without the widgets layer (issue #12: lead_index moved)
+            "import tempfile, lsq_analysis as lsq; from lsq_analysis.report import write_report; "
+            "write_report(lsq.load_sample(), tempfile.mkdtemp() + '/r.html', limit=2)",
+            {"ipywidgets", "lsq_analysis.widgets"},
+        ),
     ],
 )
 def test_layers_import_only_what_is_before_them(statement: str, forbidden: set[str]) -> None:
