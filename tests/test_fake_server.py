@@ -245,3 +245,20 @@ def test_stats_window_measure() -> None:
     stats = FakeServerStats(calls=4, call_times=(0.0, 0.2, 0.4, 1.3))
     assert stats.max_calls_in_window(0.5) == 3
     assert stats.max_calls_in_window(0.1) == 1
+
+
+def test_a_client_that_hangs_up_is_not_reported_as_a_server_error(capfd) -> None:
+    import socket
+    import struct
+    import time
+
+    with FakeLeadSquared() as fake:
+        for _ in range(3):  # connect, then reset the connection before any request
+            sock = socket.create_connection(("127.0.0.1", fake.port))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.send(b"GET /v2/")
+            sock.close()
+        time.sleep(0.3)
+        assert fake.client().get_activity_types_raw()  # still serving
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception occurred" not in err

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import math
 import socket
+import sys
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -67,6 +68,13 @@ class FakeHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     fake: FakeBackend
     state: ServerState
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (it timed out, or its run was stopped) is not the server's
+        error: say nothing. Anything else is printed as ``socketserver`` does."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _error_body(exception_type: str, message: str) -> dict[str, str]:
