@@ -254,7 +254,10 @@ def test_typed_lead_id_is_fetched_in_the_background(lab, page):
     after = page.evaluate(STATE_JS)
     picked = [o["label"] for o in after["leads"] if o["selected"]]
     assert len(picked) == 2, picked  # the lead shown before, and the one typed
-    assert page.locator(".lsq-explorer .lsq-lead-search input").input_value() == ""
+    page.wait_for_function(  # the id typed is done: the box is cleared (kernel to browser)
+        "() => document.querySelector('.lsq-explorer .lsq-lead-search input').value === ''",
+        timeout=10_000,
+    )
     assert after["stderr"] == [] and after["errors"] == [], after
     assert page.errors == []  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "typed-lead-fetched.png"))

@@ -314,14 +314,14 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         self.add(fetched)
         known = {lead.lower(): lead for lead in self.index["lead_id"].to_list()}
         found = [known[lead.lower()] for lead in lead_ids if lead.lower() in known]
+        # the id typed is done, so the box clears before the pick shows; anything typed since stays
+        if self.search.value.strip().lower() in {lead.lower() for lead in lead_ids}:
+            self.search.value = ""
         if found:
             self.value = (
                 tuple(dict.fromkeys([*self._picked(), *found])) if self.multiple else found[0]
             )
-        if self.search.value.strip().lower() in {lead.lower() for lead in lead_ids}:
-            self.search.value = ""  # the id typed is done; anything typed since stays
-        else:
-            self._show_candidates()
+        self._show_candidates()
         missing = [lead for lead in lead_ids if lead.lower() not in known]
         if missing:
             self.status.value = (
