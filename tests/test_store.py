@@ -1,297 +1,319 @@
-"""ActivityStore: layout, atomic writes, versioning, the expanded cache, refresh merging."""
+"""DeltaStore: real Delta tables in tmp_path, read back by the store, polars and DuckDB."""
 
 from __future__ import annotations
 
-import json
-import os
+import copy
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import orjson
 import polars as pl
 import pytest
+from deltalake import DeltaTable
 
+from lsq_analysis import synthetic_activities
 from lsq_analysis.errors import StoreError
-from lsq_analysis.samples import sample_responses
-from lsq_analysis.store import (
-    STORE_VERSION,
-    ActivityStore,
-    merge_refreshed,
-    raw_rows,
-)
+from lsq_analysis.frames import activities_frame
+from lsq_analysis.store import ActivityStore, DeltaStore
+from lsq_analysis.store.delta_folder import LOCK_FILE
+from lsq_analysis.store.tables import Table
+
+Leads = dict[str, list[dict[str, Any]]]
 
 
 @pytest.fixture(scope="module")
-def sample() -> dict[str, list[dict]]:
-    responses = sample_responses()
-    return {lead: r["ProspectActivities"] for lead, r in list(responses.items())[:4]}
+def leads() -> Leads:
+    return synthetic_activities(24, activities=(3, 25), seed=13)
 
 
-def _activity(i: int, created: str, modified: str | None = None, code: int = 21) -> dict:
+def split(leads: Leads, n: int) -> tuple[Leads, Leads]:
+    keys = list(leads)
+    return {k: leads[k] for k in keys[:n]}, {k: leads[k] for k in keys[n:]}
+
+
+def data_files(path: Path) -> dict[str, int]:
+    """Every data file the activities and raw tables reference, with its mtime (ns)."""
     return {
-        "Id": f"00000000-0000-4000-8000-{i:012d}",
-        "EventCode": code,
-        "EventName": "Page Visit",
-        "CreatedOn": created,
-        "ModifiedOn": modified or created,
-        "RelatedProspectId": "11111111-2222-4333-8444-555555555555",
-        "Data": [{"Key": "Note", "Value": f"n{i}"}],
+        uri: Path(uri).stat().st_mtime_ns
+        for table in ("activities", "raw")
+        for uri in DeltaTable(str(path / table)).file_uris()
     }
 
 
-def test_layout_is_hive_partitioned_and_scannable_by_polars(tmp_path: Path, sample) -> None:
-    store = ActivityStore(tmp_path / "s")
-    for lead, acts in sample.items():
-        record = store.write_lead(lead, acts)
-        assert record.activities == len(acts)
-    marker = json.loads((tmp_path / "s" / "lsq-store.json").read_text())
-    assert marker["store_version"] == STORE_VERSION
-    raw = pl.scan_parquet(
-        str(tmp_path / "s" / "raw" / "**" / "*.parquet"), hive_partitioning=True
-    ).collect()
-    assert raw.height == sum(len(a) for a in sample.values())
-    assert set(raw["lead_id"]) == set(sample)
-    assert raw.schema["fetched_at"] == pl.Datetime("us", "UTC")
-    # every activity is kept exactly as the API sent it, in the API's order
-    for lead, acts in sample.items():
-        assert store.read_activities(lead) == acts
-    assert store.lead_ids() == sorted(sample)
-    assert store.scan_raw().select(pl.len()).collect().item() == raw.height
+def new_activities(lead: str, seed: int, n: int = 4) -> list[dict[str, Any]]:
+    other = next(iter(synthetic_activities(1, activities=(n, n), seed=seed).values()))
+    return [{**a, "RelatedProspectId": lead} for a in other]
 
 
-def test_frame_and_scan_equal_expanding_the_raw_activities(tmp_path: Path, sample) -> None:
-    from lsq_analysis.frames import activities_frame
-
-    store = ActivityStore(tmp_path)
-    for lead, acts in sample.items():
-        store.write_lead(lead, acts)
-    frame = store.frame()
-    expected = pl.concat(
-        [activities_frame(sample[lead]) for lead in sorted(sample)], how="diagonal_relaxed"
-    )
-    assert frame.height == expected.height
-    assert (
-        frame.sort("lead_id", "activity_id", "event_code", "modified_on")
-        .select(expected.columns)
-        .equals(expected.sort("lead_id", "activity_id", "event_code", "modified_on"))
-    )
-    assert store.scan().collect().equals(frame)
-    # a subset in a given order, and an event filter
-    leads = sorted(sample)[::-1][:2]
-    part = store.frame(leads)
-    assert part["lead_id"].unique(maintain_order=True).to_list() == leads
-    code = int(frame["event_code"][0])
-    assert store.frame(event=code)["event_code"].unique().to_list() == [code]
-
-
-def test_event_may_be_a_name_resolved_against_what_is_stored(tmp_path: Path, sample) -> None:
-    store = ActivityStore(tmp_path)
-    for lead, acts in sample.items():
-        store.write_lead(lead, acts)
-    by_name = store.frame(event="Email Opened")
-    assert by_name.height > 0 and by_name["event_code"].unique().to_list() == [0]
-    assert by_name.equals(store.frame(event=0))
-    assert store.frame(event=" email opened ").equals(by_name)  # any case, spaces stripped
-    assert store.frame(event="Audit log").equals(store.frame(event=3011))
-    # the name of a type, not the audit-log rows that carry the same name (code 3011)
-    assert store.frame(event="WhatsApp Message")["event_code"].unique().to_list() == [222]
-    leads = sorted(sample)[:2]
-    assert store.frame(leads, event="Email Opened").equals(store.frame(leads, event="0"))
-    with pytest.raises(ValueError, match="no event type named 'Email Opend'") as caught:
-        store.frame(event="Email Opend")
-    assert "'Email Opened'" in str(caught.value) and "'WhatsApp Message'" in str(caught.value)
-
-
-def test_cache_is_rebuilt_for_leads_written_since(tmp_path: Path, sample) -> None:
-    leads = sorted(sample)
-    store = ActivityStore(tmp_path)
-    store.write_lead(leads[0], sample[leads[0]])
-    assert store.frame().height == len(sample[leads[0]])
-    # another process (or a killed run) wrote a lead without touching the cache
-    ActivityStore(tmp_path).write_lead(leads[1], sample[leads[1]])
-    assert store.frame().height == len(sample[leads[0]]) + len(sample[leads[1]])
-    # a lead rewritten with fewer activities: its old rows leave the cache
-    store.write_lead(leads[0], sample[leads[0]][:3])
-    assert store.frame([leads[0]]).height == 3
-    # a deleted lead leaves the cache too
-    os.unlink(store.lead_path(leads[1]))
-    assert set(store.frame()["lead_id"]) == {leads[0]}
-
-
-def test_frame_of_leads_in_any_order(tmp_path: Path, sample) -> None:
-    store = ActivityStore(tmp_path)
-    for lead, acts in sample.items():
-        store.write_lead(lead, acts)
-    order = list(sample)
-    store.update_cache(order=order)  # the cache now holds the leads in this order
-
-    def ids(frame: pl.DataFrame) -> list[tuple[str, str, int]]:
-        return list(frame.select("lead_id", "activity_id", "event_code").iter_rows())
-
-    def expected(leads: list[str]) -> list[tuple[str, str, int]]:
-        return [(lead, a["Id"], a["EventCode"]) for lead in leads for a in sample[lead]]
-
-    for leads in (order, order[1:3], order[::-1], [order[2], order[0]], []):
-        assert ids(store.frame(leads)) == expected(leads), leads
-    assert ids(store.frame([order[1], order[1].upper()])) == expected([order[1]])
-    missing = "99999999-2222-4333-8444-555555555555"
-    assert ids(store.frame([missing, order[0]])) == expected([order[0]])
-    assert ids(store.frame()) == expected(order)
-
-
-def test_index_from_another_cache_version_is_not_trusted(tmp_path: Path, sample) -> None:
-    a, b = sorted(sample)[:2]
-    store = ActivityStore(tmp_path)
-    store.write_lead(a, sample[a])
-    store.write_lead(b, sample[b])
-    store.update_cache(order=[a, b])
-    stale_index = (tmp_path / "cache" / "index.parquet").read_bytes()
-    store.update_cache(order=[b, a])
-    store.write_lead(b, sample[b][:2])
-    store.update_cache(order=[b, a])
-    # a run killed after writing the cache but before its index leaves an older index
-    (tmp_path / "cache" / "index.parquet").write_bytes(stale_index)
-    assert store.frame([a]).height == len(sample[a])
-    assert store.frame([b]).height == 2
-
-
-def test_damaged_cache_is_rebuilt_from_raw(tmp_path: Path, sample) -> None:
-    lead = sorted(sample)[0]
-    store = ActivityStore(tmp_path)
-    store.write_lead(lead, sample[lead])
-    expected = store.frame()
-    (tmp_path / "cache" / "expanded.parquet").write_bytes(b"not parquet")
+def test_round_trip_equals_activities_frame(tmp_path: Path, leads: Leads) -> None:
+    store = DeltaStore(tmp_path / "s")
+    assert store.version == 0
+    assert store.frame().equals(activities_frame([]))  # empty store: the core columns
+    version = store.write_leads(leads, pages=1)
+    assert version == store.version == 1
+    expected = activities_frame(leads)
     assert store.frame().equals(expected)
+    assert store.scan().collect().equals(expected)
+    assert DeltaStore(tmp_path / "s").frame().equals(expected)  # a new object, from disk
+    assert store.lead_ids() == sorted(leads)
+    fetches = store.fetches()
+    assert fetches["n_activities"].to_list() == [len(v) for v in leads.values()]
+    assert set(fetches["batch_id"]) == {1} and set(fetches["outcome"]) == {"ok"}
+    raw = pl.read_delta(str(tmp_path / "s" / "raw"))
+    first = next(iter(leads))
+    texts = raw.filter(pl.col("lead_id") == first).sort("position")["activity"]
+    assert [orjson.loads(t) for t in texts] == leads[first]  # the JSON as received
+    assert repr(store) == f"DeltaStore({str(tmp_path / 's')!r})"
 
 
-def test_partial_leads_are_not_complete(tmp_path: Path, sample) -> None:
-    lead = sorted(sample)[0]
-    store = ActivityStore(tmp_path)
-    # what a process killed mid-write leaves: a lead folder without its file, and a
-    # half-written temporary file of a process that is gone
-    (tmp_path / "raw" / f"lead_id={lead}").mkdir()
-    dead = tmp_path / "tmp" / "999999999-deadbeef.parquet.tmp"
-    dead.write_bytes(b"PAR1 half written")
-    store = ActivityStore(tmp_path)
-    assert not dead.exists(), "temporary files of dead processes are removed on open"
-    assert lead not in store
-    assert store.lead_ids() == []
-    assert store.plan([lead]) == ([], [], [lead])
-    assert store.frame().height == 0
+def test_lead_ids_are_canonical(tmp_path: Path, leads: Leads) -> None:
+    store = DeltaStore(tmp_path / "s")
+    first = next(iter(leads))
+    store.write_leads({f" {first.upper()} ": leads[first]})
+    assert store.lead_ids() == [first]
+    assert store.frame([first.upper()]).height == len(leads[first])
+    assert set(store.frame()["lead_id"]) == {first}
+    with pytest.raises(ValueError, match="GUID"):
+        store.write_leads({"42": []})
+    with pytest.raises(ValueError, match="same lead"):
+        store.write_leads({first: [], first.upper(): []})
+    with pytest.raises(ValueError, match="GUID"):
+        store.frame(["not-a-lead"])
+    assert store.version == 1  # nothing written by the refused calls
 
 
-def test_plan_splits_fresh_stale_missing(tmp_path: Path, sample) -> None:
-    a, b, c = sorted(sample)[:3]
-    store = ActivityStore(tmp_path)
-    old = datetime.now(timezone.utc) - timedelta(days=2)
-    store.write_lead(a, sample[a], fetched_at=old)
-    store.write_lead(b, sample[b])
-    assert store.plan([a, b, c]) == ([a, b], [], [c])
-    assert store.plan([a, b, c], max_age=timedelta(days=1)) == ([b], [a], [c])
-    assert store.plan([a, b, c], max_age=0) == ([], [a, b], [c])
-    record = store.record(a)
-    assert record is not None and record.fetched_at == old
-    leads = store.leads()
-    assert leads.columns == ["lead_id", "fetched_at", "n_activities"]
-    assert leads.filter(pl.col("lead_id") == a)["n_activities"].item() == len(sample[a])
-    with pytest.raises(ValueError, match="max_age"):
-        store.plan([a], max_age=-1)
+def test_refresh_replaces_a_lead_and_leaves_other_files(tmp_path: Path, leads: Leads) -> None:
+    path = tmp_path / "s"
+    store = DeltaStore(path)
+    first, second = split(leads, 12)
+    store.write_leads(first)
+    store.write_leads(second)
+    before = data_files(path)
+    lead, emptied = next(iter(first)), list(first)[1]
+    fresh = new_activities(lead, seed=99)
+    store.write_leads({lead: fresh, emptied: []})
+    after = data_files(path)
+    assert before.items() <= after.items()  # every file still referenced, none rewritten
+    assert len(after) > len(before)
+    rest = {k: v for k, v in first.items() if k not in (lead, emptied)}
+    expected = activities_frame({**rest, **second, lead: fresh})  # in the order last written
+    assert store.frame().equals(expected)
+    assert store.scan().collect().equals(expected)
+    assert store.frame([lead]).equals(activities_frame({lead: fresh}))
+    assert store.frame([emptied]).height == 0 and emptied in store.lead_ids()
+    assert store.frame([lead, "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"]).height == len(fresh)
 
 
-def test_foreign_folder_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(StoreError, match=r"not an lsq-analysis store.*notes\.txt"):
-        ActivityStore(tmp_path)
-    assert (tmp_path / "notes.txt").read_text() == "mine"
-
-
-def test_a_store_being_created_by_another_process_opens(tmp_path: Path) -> None:
-    folder = tmp_path / "store"
-    for sub in ("raw", "cache", "tmp"):
-        (folder / sub).mkdir(parents=True)
-    (folder / ".lsq-store.json.4242-abc.tmp").write_text("{")  # its marker, not yet in place
-    assert ActivityStore(folder).lead_ids() == []
-    assert json.loads((folder / "lsq-store.json").read_text())["store_version"] == STORE_VERSION
-    (tmp_path / "other" / "raw").mkdir(parents=True)
-    (tmp_path / "other" / "data.csv").write_text("x")
-    with pytest.raises(StoreError, match=r"holds 'data\.csv'"):
-        ActivityStore(tmp_path / "other")
-
-
-def test_foreign_entry_in_raw_is_refused(tmp_path: Path) -> None:
-    store = ActivityStore(tmp_path)
-    (tmp_path / "raw" / "export.csv").write_text("x")
-    with pytest.raises(StoreError, match=r"foreign entry 'export\.csv'"):
-        store.frame()
-
-
-def test_foreign_marker_and_other_versions_are_refused(tmp_path: Path) -> None:
-    (tmp_path / "lsq-store.json").write_text("{not json")
-    with pytest.raises(StoreError, match="not an lsq-analysis store marker"):
-        ActivityStore(tmp_path)
-    ActivityStore(tmp_path / "s")
-    marker = tmp_path / "s" / "lsq-store.json"
-    body = json.loads(marker.read_text())
-    marker.write_text(json.dumps({**body, "store_version": STORE_VERSION + 1}))
-    with pytest.raises(StoreError, match="Upgrade lsq-analysis"):
-        ActivityStore(tmp_path / "s")
-    marker.write_text(json.dumps({**body, "store_version": 0, "created_by": "lsq-analysis 0.0.1"}))
-    with pytest.raises(StoreError, match=r"lsq-analysis 0\.0\.1.*new folder"):
-        ActivityStore(tmp_path / "s")
-
-
-def test_unwritable_or_wrong_paths_give_clear_errors(tmp_path: Path) -> None:
-    a_file = tmp_path / "file.parquet"
-    a_file.write_bytes(b"x")
-    with pytest.raises(StoreError, match="is a file, not a folder"):
-        ActivityStore(a_file)
-    with pytest.raises(StoreError, match="Choose a folder you can write to"):
-        ActivityStore(a_file / "store")  # a folder below a file cannot exist
-    with pytest.raises(StoreError, match="Choose a folder you can write to"):
-        ActivityStore("/proc/lsq-store")  # a read-only file system (even for root)
-
-
-def test_damaged_lead_file_names_the_file(tmp_path: Path, sample) -> None:
-    lead = sorted(sample)[0]
-    store = ActivityStore(tmp_path)
-    store.write_lead(lead, sample[lead])
-    store.lead_path(lead).write_bytes(b"garbage")
-    with pytest.raises(StoreError, match=r"activities\.parquet.*Delete it and fetch the lead"):
-        store.read_lead(lead)
-
-
-def test_lead_ids_must_be_guids(tmp_path: Path) -> None:
-    store = ActivityStore(tmp_path)
-    with pytest.raises(ValueError, match="not a lead id"):
-        store.write_lead("../../etc", [])
-    assert "../x" not in store
-
-
-def test_merge_refreshed_keeps_everything_once() -> None:
-    now = datetime.now(timezone.utc)
-    earlier = now - timedelta(days=1)
-    old = [
-        _activity(3, "2025-01-03 10:00:00"),
-        _activity(2, "2025-01-02 10:00:00"),  # two rows in the same second
-        _activity(20, "2025-01-02 10:00:00"),
-        _activity(1, "2025-01-01 10:00:00"),
-    ]
-    stored = raw_rows(old, earlier)
-    # the newest page now: two new activities, #3 modified since, and #2 at the boundary
-    page = [
-        _activity(5, "2025-01-05 10:00:00"),
-        _activity(4, "2025-01-04 10:00:00"),
-        _activity(3, "2025-01-03 10:00:00", modified="2025-01-06 09:00:00"),
-        _activity(2, "2025-01-02 10:00:00"),
-    ]
-    merged = merge_refreshed(stored, raw_rows(page, now), complete=False)
-    ids = [a[-2:] for a in merged["activity_id"]]
-    assert ids == ["05", "04", "03", "02", "20", "01"]
-    assert merged["position"].to_list() == list(range(6))
-    assert merged.filter(pl.col("activity_id").str.ends_with("03"))["modified_on"].item() == (
-        "2025-01-06 09:00:00"
+def test_a_new_data_key_adds_a_column(tmp_path: Path, leads: Leads) -> None:
+    store = DeltaStore(tmp_path / "s")
+    old, new = split(leads, 20)
+    store.write_leads(old)
+    lead = next(iter(new))
+    acts = copy.deepcopy(new[lead])
+    acts[0]["Data"] = [*acts[0].get("Data", []), {"Key": "BrandNewKey", "Value": "hello"}]
+    store.write_leads({lead: acts})
+    df = store.frame()
+    assert "data.BrandNewKey" in df.columns
+    table = DeltaTable(str(tmp_path / "s" / "activities"))
+    assert "data.BrandNewKey" in pl.Schema(table.schema())
+    assert df.filter(pl.col("lead_id") != lead)["data.BrandNewKey"].null_count() == (
+        df.height - len(acts)
     )
-    kept = merged.filter(pl.col("activity_id").str.ends_with("01"))["fetched_at"].item()
-    assert kept == earlier
-    # a complete fetch replaces what was stored
-    full = merge_refreshed(stored, raw_rows(page[:2], now), complete=True)
-    assert full.height == 2
+    assert df.filter(pl.col("data.BrandNewKey").is_not_null())["data.BrandNewKey"].to_list() == [
+        "hello"
+    ]
+    assert df.equals(activities_frame({**old, lead: acts}))
+
+
+def test_events_by_name_and_code_give_the_same_rows(tmp_path: Path, leads: Leads) -> None:
+    store = DeltaStore(tmp_path / "s")
+    store.write_leads(leads)
+    full = store.frame()
+    name, code = full.filter(pl.col("event_code") != 3011).select("event_name", "event_code").row(0)
+    by_name = store.frame(events=name)
+    assert by_name.height > 0 and set(by_name["event_code"]) == {code}
+    assert by_name.equals(store.frame(events=code))
+    assert by_name.equals(store.frame(events=str(code)))
+    assert (
+        store.frame(events=[name, 3011]).height
+        == full.filter(pl.col("event_code").is_in([code, 3011])).height
+    )
+    lead = by_name["lead_id"][0]
+    assert store.frame([lead], events=name).equals(store.frame([lead], events=code))
+    with pytest.raises(ValueError, match="known names"):
+        store.frame(events="No Such Event")
+
+
+def test_changes_since_a_version_or_a_time(tmp_path: Path, leads: Leads) -> None:
+    store = DeltaStore(tmp_path / "s")
+    start = datetime.now(timezone.utc) - timedelta(seconds=1)
+    v1 = store.write_leads(leads)
+    time.sleep(0.05)
+    between = datetime.now(timezone.utc)
+    time.sleep(0.05)
+    lead = next(iter(leads))
+    acts = copy.deepcopy(leads[lead])
+    acts[1]["ActivityScore"] = 999  # the same activity, changed
+    added = new_activities(lead, seed=5, n=1)
+    v2 = store.write_leads({lead: added + acts})
+    changes = store.changes(since=v1)
+    assert changes.select("activity_id", "change").rows() == [
+        (added[0]["Id"], "added"),
+        (acts[1]["Id"], "changed"),
+    ]
+    assert changes.filter(pl.col("change") == "changed")["activity_score"].to_list() == [999]
+    assert store.changes(since=between).equals(changes)
+    assert store.changes(since=v2).height == 0
+    everything = store.changes(since=start)
+    assert everything.height == store.frame().height and set(everything["change"]) == {"added"}
+    with pytest.raises(ValueError, match="at version"):
+        store.changes(since=v2 + 5)
+
+
+def test_optimize_keeps_frame_and_drops_superseded_rows(tmp_path: Path, leads: Leads) -> None:
+    path = tmp_path / "s"
+    store = DeltaStore(path)
+    first, second = split(leads, 12)
+    v1 = store.write_leads(first)
+    store.write_leads(second)
+    refreshed = {lead: new_activities(lead, seed=i) for i, lead in enumerate(list(first)[:3])}
+    store.write_leads(refreshed)
+    df = store.frame()
+    stored = pl.read_delta(str(path / "activities")).height
+    files = len(data_files(path))
+    assert stored > df.height  # the superseded rows are still there
+    result = store.optimize()
+    assert result.rows_dropped == 2 * (stored - df.height)  # activities and raw
+    assert pl.read_delta(str(path / "activities")).height == df.height
+    assert pl.read_delta(str(path / "raw")).height == df.height
+    assert len(data_files(path)) < files
+    assert store.frame().equals(df)
+    assert DeltaStore(path).frame().equals(df)
+    changes = store.changes(since=v1)  # time travel to before the optimize
+    written_since = df.filter(pl.col("lead_id").is_in([*second, *refreshed]))
+    assert changes.height == written_since.height
+    assert store.optimize().files_replaced == 0  # nothing left to do
+    store.optimize(retention=timedelta(0))  # deletes the files of older versions
+    with pytest.raises(StoreError, match="no longer kept"):
+        store.changes(since=v1)
+    assert store.frame().equals(df)
+
+
+def test_a_second_writer_gets_a_clear_error_then_writes(tmp_path: Path, leads: Leads) -> None:
+    path = tmp_path / "s"
+    DeltaStore(path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock\n"
+            f"lock = FileLock({str(path / LOCK_FILE)!r}); lock.acquire()\n"
+            "print('held', flush=True); sys.stdin.readline()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        store = DeltaStore(path, lock_timeout=0.3)
+        assert store.frame().height == 0  # readers need no lock
+        with pytest.raises(StoreError, match="Another process is writing"):
+            store.write_leads(leads)
+        assert store.version == 0
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()  # the holder exits, releasing the lock
+        holder.wait(timeout=20)
+    assert store.write_leads(leads) == 1
+    holder = subprocess.Popen(  # holds the lock for a moment: a patient writer waits
+        [
+            sys.executable,
+            "-c",
+            "import time; from filelock import FileLock\n"
+            f"lock = FileLock({str(path / LOCK_FILE)!r}); lock.acquire()\n"
+            "print('held', flush=True); time.sleep(0.5)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    started = time.perf_counter()
+    assert DeltaStore(path, lock_timeout=30).write_leads(leads) == 2
+    assert time.perf_counter() - started > 0.2
+    holder.wait(timeout=20)
+
+
+def test_a_run_killed_between_commits_loses_and_doubles_nothing(
+    tmp_path: Path, leads: Leads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s"
+    store = DeltaStore(path)
+    first, second = split(leads, 12)
+    store.write_leads(first)
+    append = Table.append
+
+    def killed(self: Table, frame: pl.DataFrame, **kwargs: Any) -> int:
+        if self.spec.name == "fetches":
+            raise KeyboardInterrupt  # the data is committed, its fetches row never is
+        return append(self, frame, **kwargs)
+
+    monkeypatch.setattr(Table, "append", killed)
+    lead = next(iter(first))
+    with pytest.raises(KeyboardInterrupt):
+        store.write_leads({lead: new_activities(lead, seed=7), **second})
+    monkeypatch.undo()
+    reopened = DeltaStore(path)
+    assert reopened.frame().equals(activities_frame(first))  # the unrecorded batch is unseen
+    assert reopened.lead_ids() == sorted(first)
+    fresh = new_activities(lead, seed=8)
+    reopened.write_leads({lead: fresh, **second})  # the resumed run
+    rest = {k: v for k, v in first.items() if k != lead}
+    assert reopened.frame().equals(activities_frame({**rest, lead: fresh, **second}))
+    stored = pl.read_delta(str(path / "activities"))
+    assert stored.height == reopened.frame().height + len(first[lead])  # only the superseded
+    assert set(stored["_batch_id"]) == {1, 2}
+
+
+def test_folders_that_are_not_a_delta_store(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(StoreError, match="not an lsq-analysis store"):
+        DeltaStore(tmp_path / "other")
+    ActivityStore(tmp_path / "v1")
+    with pytest.raises(StoreError, match="version 1"):
+        DeltaStore(tmp_path / "v1")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        DeltaStore(tmp_path / "file")
+
+
+def test_polars_reads_the_tables_in_one_line(tmp_path: Path, leads: Leads) -> None:
+    path = tmp_path / "s"
+    store = DeltaStore(path)
+    store.write_leads(leads)
+    store.optimize()
+    df = store.frame()
+    assert pl.read_delta(str(path / "activities")).height == df.height
+    assert pl.scan_delta(str(path / "activities")).select(pl.len()).collect().item() == df.height
+    assert pl.read_delta(str(path / "fetches")).height == len(leads)
+
+
+def test_duckdb_reads_the_activities_table(tmp_path: Path, leads: Leads) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "s"
+    store = DeltaStore(path)
+    store.write_leads(leads)
+    store.optimize()
+    rel = duckdb.from_arrow(DeltaTable(str(path / "activities")).to_pyarrow_dataset())
+    assert rel.aggregate("count(*)").fetchall() == [(store.frame().height,)]  # no extension
+    try:
+        duckdb.sql("LOAD delta")
+    except duckdb.Error as err:  # the extension is downloaded on first use: no network here
+        pytest.skip(f"DuckDB's delta extension is not installed ({type(err).__name__})")
+    sql = f"SELECT count(*) FROM delta_scan('{path / 'activities'}')"
+    assert duckdb.sql(sql).fetchall() == [(store.frame().height,)]
