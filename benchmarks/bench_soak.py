@@ -55,13 +55,21 @@ def _verify(
 ) -> tuple[bool, list[str]]:
     """Every lead stored exactly as served, or (if failed) not stored at all."""
     problems = []
+    reader = ActivityStore(store.path)  # a new object: the store as another reader sees it
+    present, rows = set(reader.lead_ids()), reader.raw_rows()
+    fetches = reader.fetches()
+    recorded = set(fetches.filter(fetches["outcome"] == "failed")["lead_id"])
+    problems += [f"{lead}: failed but not recorded in fetches" for lead in failed - recorded]
+    stored: dict[str, list[bytes]] = {}
+    for lead, text in zip(rows["lead_id"], rows["activity"], strict=True):
+        stored.setdefault(lead, []).append(_exact([orjson.loads(text)])[0])
     for lead, activities in leads.items():
         if lead in failed:
-            if lead in store:
+            if lead in present:
                 problems.append(f"{lead}: failed but stored as complete")
-        elif lead not in store:
+        elif lead not in present:
             problems.append(f"{lead}: neither stored nor reported failed")
-        elif _exact(store.read_activities(lead)) != _exact(activities):
+        elif stored.get(lead, []) != _exact(activities):
             problems.append(f"{lead}: stored activities differ from the server's")
     return not problems, problems
 

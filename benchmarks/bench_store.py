@@ -1,11 +1,12 @@
-"""The Delta Lake store at account scale, against today's ActivityStore (issue 13).
+"""The Delta Lake store (ActivityStore) at account scale, against the version-1 layout
+(V1Store, the store before issue 13) in the same run.
 
 Synthetic leads of 20 activities each (``synthetic_activities(n, activities=(20, 20))``),
 generated batch by batch as a fetch would hand them over, then:
 
-1. **write** them with ``DeltaStore.write_leads`` in batches of ``--batch`` leads (500):
+1. **write** them with ``ActivityStore.write_leads`` in batches of ``--batch`` leads (500):
    seconds per lead, amortised (generating the activities is outside the clock);
-2. **frame()** of everything, each time from a new ``DeltaStore`` object (median of 3);
+2. **frame()** of everything, each time from a new ``ActivityStore`` object (median of 3);
 3. **frame([one lead])**: 20 random leads, median (the same store object, as a notebook
    would hold it);
 4. **refresh 1%**: write 1% of the leads again (new activities, batches of ``--batch``),
@@ -15,7 +16,7 @@ generated batch by batch as a fetch would hand them over, then:
 
 Baselines in the same run, at smaller sizes where they are too slow (the output says so):
 
-* ``ActivityStore`` (one Parquet file per lead plus the expanded cache) at ``--old-leads``;
+* ``V1Store`` (one Parquet file per lead plus the expanded cache) at ``--old-leads``;
 * the alternative design: ``activities`` partitioned by 64 lead-hash buckets, a refresh as
   ``delete`` of the leads' rows then ``append`` (no superseded rows, nothing to skip on
   read), at ``--alt-leads``; its ``num_copied_rows`` counts rows of other leads rewritten.
@@ -49,7 +50,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from lsq_analysis import synthetic_activities
 from lsq_analysis.frames import activities_frame
-from lsq_analysis.store import ActivityStore, DeltaStore
+from lsq_analysis.store import ActivityStore, V1Store
 
 WRITE_MS_PER_LEAD = 2.0
 FRAME_ALL_S = 3.0
@@ -147,9 +148,9 @@ def size_mb(path: Path) -> float:
 
 
 def bench_delta(root: Path, args: argparse.Namespace) -> dict[str, float]:
-    name = f"DeltaStore, {args.leads:,} leads"
+    name = f"ActivityStore, {args.leads:,} leads"
     path = root / "delta"
-    store = DeltaStore(path)
+    store = ActivityStore(path)
     leads: list[str] = []
     spent = 0.0
     with step():
@@ -170,7 +171,7 @@ def bench_delta(root: Path, args: argparse.Namespace) -> dict[str, float]:
     def frame_all() -> float:
         times = []
         for _ in range(3):
-            took, df = timed(lambda: DeltaStore(path).frame())
+            took, df = timed(lambda: ActivityStore(path).frame())
             assert df.height == n_rows, (df.height, n_rows)
             times.append(took)
             del df
@@ -184,7 +185,7 @@ def bench_delta(root: Path, args: argparse.Namespace) -> dict[str, float]:
     rng = random.Random(args.seed)
     picks = rng.sample(leads, 20)
 
-    def frame_one(on: DeltaStore) -> float:
+    def frame_one(on: ActivityStore) -> float:
         times = []
         for lead in picks:
             took, df = timed(lambda lead=lead: on.frame([lead]))
@@ -249,10 +250,10 @@ def bench_delta(root: Path, args: argparse.Namespace) -> dict[str, float]:
             f"{t_opt:.1f} s: {result.rows_dropped:,} rows dropped, {result.files_replaced} "
             f"files -> {result.files_written}",
         )
-        t_after, after = timed(lambda: DeltaStore(path).frame())
+        t_after, after = timed(lambda: ActivityStore(path).frame())
         same = after.equals(df)
         record(name, "frame() after optimize()", f"{t_after:.2f} s, same frame: {same}")
-        one_after = frame_one(DeltaStore(path))
+        one_after = frame_one(ActivityStore(path))
         record(name, "frame([one lead]) after optimize()", f"{one_after:.1f} ms")
     verdict(same, "optimize() keeps frame() equal")
     record(name, "size on disk", f"{size_mb(path):,.0f} MB")
@@ -264,10 +265,10 @@ def bench_delta(root: Path, args: argparse.Namespace) -> dict[str, float]:
 
 def bench_old(root: Path, args: argparse.Namespace) -> None:
     n = args.old_leads
-    name = f"ActivityStore, {n:,} leads"
+    name = f"V1Store, {n:,} leads"
     if n < args.leads:
-        print(f"  (ActivityStore at {n:,} leads, not {args.leads:,}: it writes one file per lead)")
-    store = ActivityStore(root / "old")
+        print(f"  (V1Store at {n:,} leads, not {args.leads:,}: it writes one file per lead)")
+    store = V1Store(root / "old")
     leads: list[str] = []
     with step():
         spent = 0.0
@@ -278,9 +279,9 @@ def bench_old(root: Path, args: argparse.Namespace) -> None:
                 spent += took
         record(name, "write, one lead at a time", f"{spent:.1f} s, {spent / n * 1000:.2f} ms/lead")
     with step():
-        first, _ = timed(lambda: ActivityStore(root / "old").frame())
+        first, _ = timed(lambda: V1Store(root / "old").frame())
         record(name, "first frame() (builds the cache)", f"{first:.2f} s")
-        read, _ = timed(lambda: ActivityStore(root / "old").frame())
+        read, _ = timed(lambda: V1Store(root / "old").frame())
         record(name, "frame(), nothing changed", f"{read:.2f} s")
     rng = random.Random(args.seed)
     with step():
@@ -379,7 +380,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500, help="leads per write (500)")
-    parser.add_argument("--old-leads", type=int, default=None, help="ActivityStore size")
+    parser.add_argument("--old-leads", type=int, default=None, help="V1Store size")
     parser.add_argument("--alt-leads", type=int, default=None, help="bucketed design size")
     parser.add_argument("--skip-old", action="store_true")
     parser.add_argument("--skip-alt", action="store_true")

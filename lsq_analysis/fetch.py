@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
@@ -33,16 +34,9 @@ from .errors import (
     FetchError,
     LeadSquaredError,
     ServerError,
-    StoreError,
 )
-from .store import (
-    ActivityStore,
-    LeadRecord,
-    as_max_age,
-    concat_frames,
-    merge_refreshed,
-    raw_rows,
-)
+from .store import ActivityStore, as_max_age, concat_frames
+from .store.writer import BATCH_LEADS, BATCH_SECONDS, BatchWriter, stored_identities
 from .vocabulary import activity_identity, single_event
 from .vocabulary import lead_ids as lead_ids_of
 
@@ -186,8 +180,11 @@ def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
 @dataclass
 class _LeadOutcome:
     lead: str
-    frame: pl.DataFrame
-    record: LeadRecord | None
+    frame: pl.DataFrame | None  # expanded (no store); with a store, the store expands
+    activities: list[dict[str, Any]]
+    fetched_at: datetime
+    pages: int
+    complete: bool  # False: only the newest pages, down to activities already stored
 
 
 def _expand(activities: Sequence[dict[str, Any]] | pl.Series, lead: str) -> pl.DataFrame:
@@ -204,6 +201,7 @@ class _Pages:
     activities: list[dict[str, Any]]
     frames: list[pl.DataFrame]
     complete: bool
+    pages: int = 0
 
 
 def _collect_pages(
@@ -225,6 +223,7 @@ def _collect_pages(
         for page in pages:
             if stop.is_set():
                 raise _Cancelled
+            out.pages += 1
             new: list[dict[str, Any]] = []
             reached_stored = False
             for activity in page:
@@ -258,46 +257,53 @@ def _fetch_lead(
     lead: str,
     *,
     api_event: int | None,
-    store: ActivityStore | None,
-    refresh: bool,
+    stored_keys: set[bytes] | None,
+    expand: bool,
     stop: threading.Event,
 ) -> _LeadOutcome:
-    """Fetch one lead's pages (only the newest ones when refreshing) and store them."""
-    stored = None
-    if store is not None and refresh:
-        try:
-            stored = store.read_lead(lead)
-        except (StoreError, KeyError):
-            stored = None  # damaged or gone since: fetch the whole lead and replace it
-    stored_keys: set[bytes] = set()
-    if stored is not None:
-        stored_keys = {activity_identity(text) for text in stored["activity"]}
+    """Fetch one lead's pages (with ``stored_keys``, only the newest ones: down to the first
+    page that reaches an activity already stored); the store is written by the caller."""
     fetched_at = datetime.now(timezone.utc)
     pages = _collect_pages(
-        client, lead, api_event=api_event, stored_keys=stored_keys, expand=stored is None, stop=stop
+        client,
+        lead,
+        api_event=api_event,
+        stored_keys=stored_keys or set(),
+        expand=expand,
+        stop=stop,
     )
-    if stop.is_set() and store is None:
-        raise _Cancelled
-    if stored is not None:
-        fetched = raw_rows(pages.activities, fetched_at)
-        rows = merge_refreshed(stored, fetched, complete=pages.complete)
-        record = store.write_lead(lead, rows, fetched_at=fetched_at)  # type: ignore[union-attr]
-        return _LeadOutcome(lead, _expand(rows["activity"], lead), record)
-    frames = pages.frames
-    # No frames.drop_duplicate_activities here: exact duplicates (whole activities equal) are
-    # gone already, and distinct audit-log rows of one activity logged in the same second
-    # share Id, EventCode and both times, so nothing looser than whole rows may be dropped.
-    frame = concat_frames(frames) if frames else _expand([], lead)
-    record = (
-        store.write_lead(lead, pages.activities, fetched_at=fetched_at)
-        if store is not None
-        else None
-    )
-    return _LeadOutcome(lead, frame, record)
+    frame = None
+    if expand:
+        # No frames.drop_duplicate_activities here: exact duplicates (whole activities equal)
+        # are gone already, and distinct audit-log rows of one activity logged in the same
+        # second share Id, EventCode and both times, so nothing looser than whole rows may go.
+        frame = concat_frames(pages.frames) if pages.frames else _expand([], lead)
+    return _LeadOutcome(lead, frame, pages.activities, fetched_at, pages.pages, pages.complete)
 
 
 _WARM_UP_LEADS = 3
 """Leads fetched one at a time at most, while the client learns the server's paging."""
+_KEYS_AT_ONCE = 200
+"""Stale leads whose stored activities one store read brings, for a newest-pages refresh."""
+
+
+def _keep_what_was_fetched(
+    writer: BatchWriter | None,
+    pending: dict[Future[_LeadOutcome], str],
+    finished: Any,
+) -> None:
+    """On the way out of a stopped run: commit the leads already fetched (those waiting for
+    their batch, and any that finished meanwhile). A failing commit is not allowed to hide
+    the error that stopped the run; the leads it held are fetched again next time."""
+    if writer is None:
+        return
+    for future, lead in list(pending.items()):
+        if future.done() and not future.cancelled() and future.exception() is None:
+            finished(lead, future.result())
+    try:
+        writer.flush()
+    except Exception as err:  # the original error is what the user must see
+        warnings.warn(f"Could not store the last leads fetched: {err}", UserWarning, stacklevel=3)
 
 
 def _paging_known(client: LeadSquaredClient) -> bool:
@@ -340,12 +346,16 @@ def run_fetch(
     max_age: float | timedelta | None = None,
     max_workers: int | None = None,
     refresh: Literal["newest", "full"] = "newest",
+    batch_leads: int = BATCH_LEADS,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> FetchResult:
     """Fetch leads and report everything about the run, without warning or raising for
     per-lead failures (see :func:`fetch_activities` for the arguments).
 
     Args:
         max_workers: leads in flight at once (default: the client's ``max_calls`` + 2).
+        batch_leads, batch_seconds: with a store, fetched leads are committed every
+            ``batch_leads`` leads or ``batch_seconds`` seconds, whichever comes first.
 
     Returns:
         A :class:`FetchResult` with the frame, the failures and the run's figures.
@@ -373,7 +383,7 @@ def run_fetch(
         notes.append(f"{duplicates} duplicate lead id(s) dropped; each lead is fetched once.")
         warnings.warn(notes[-1], UserWarning, stacklevel=3)
     if store is not None and not isinstance(store, ActivityStore):
-        store = ActivityStore(store)
+        store = ActivityStore(store, progress=progress)
     if client is None:
         from .api.client import LeadSquaredClient
 
@@ -391,6 +401,12 @@ def run_fetch(
     todo = [lead for lead in leads if lead in todo_set]
     # The store keeps whole leads; an event filter is applied to what it returns.
     api_event = None if store is not None else code
+    newest_only = refresh == "newest" and store is not None
+    writer = (
+        BatchWriter(store, max_leads=batch_leads, max_seconds=batch_seconds)
+        if store is not None
+        else None
+    )
 
     from tqdm.auto import tqdm
 
@@ -409,50 +425,79 @@ def run_fetch(
     def postfix() -> None:
         bar.set_postfix_str(f"{activities:,} activities, {len(failures)} failed", refresh=False)
 
+    def finished(lead: str, outcome: _LeadOutcome) -> None:
+        nonlocal activities
+        activities += len(outcome.activities)
+        if writer is None:
+            outcomes[lead] = outcome
+            return
+        outcomes[lead] = _LeadOutcome(lead, None, [], outcome.fetched_at, outcome.pages, True)
+        writer.add(
+            lead,
+            outcome.activities,
+            fetched_at=outcome.fetched_at,
+            pages=outcome.pages,
+            complete=outcome.complete,
+        )
+
+    def failed(lead: str, err: BaseException) -> None:
+        failures[lead] = err
+        if writer is not None:
+            writer.fail(lead, f"{type(err).__name__}: {err}")
+
     postfix()
     stop = threading.Event()
-    workers = max_workers or _default_workers(client)
-    executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lsq-fetch")
+    workers = max(1, max_workers or _default_workers(client))
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lsq-fetch")
     fatal: BaseException | None = None
+    queue = deque(todo)
+    pending: dict[Future[_LeadOutcome], str] = {}
+    keys: dict[str, set[bytes]] = {}
     try:
-        queue = deque(todo)
-        pending: dict[Future[_LeadOutcome], str] = {}
         warmed = 0
         unreachable = False
 
         def submit(lead: str) -> None:
+            stored_keys = None
+            if newest_only and store is not None and lead in stale_set:
+                if lead not in keys:  # the next stale leads' stored activities, in one read
+                    ahead = [x for x in islice(queue, 4 * _KEYS_AT_ONCE) if x in stale_set]
+                    keys.update(stored_identities(store, [lead, *ahead[:_KEYS_AT_ONCE]]))
+                stored_keys = keys.pop(lead, set())
             future = executor.submit(
                 _fetch_lead,
                 client,
                 lead,
                 api_event=api_event,
-                store=store,
-                refresh=lead in stale_set and refresh == "newest",
+                stored_keys=stored_keys,
+                expand=writer is None,
                 stop=stop,
             )
             pending[future] = lead
 
+        in_flight = 4 * workers  # enough to keep every worker busy; the queue stays lazy
         while queue or pending:
             if queue and (warmed >= _WARM_UP_LEADS or _paging_known(client)):
-                while queue:
+                while queue and len(pending) < in_flight:
                     submit(queue.popleft())
             elif queue and not pending:
                 # Warm-up: one lead at a time until the client knows how the server pages,
                 # so that concurrent leads do not each probe (and race to learn) it.
                 submit(queue.popleft())
                 warmed += 1
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            timeout = writer.due_in() if writer is not None else None
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 lead = pending.pop(future)
                 try:
                     outcome = future.result()
                 except _FATAL as err:
                     fatal = err
-                    failures[lead] = err
+                    failed(lead, err)
                 except _Cancelled:
                     continue
                 except Exception as err:  # any failure stays with its lead
-                    failures[lead] = err
+                    failed(lead, err)
                     if isinstance(err, LeadSquaredError) and err.unreachable and not unreachable:
                         # The host could not be reached even after the retries: every
                         # lead not started yet would wait as long for the same answer.
@@ -460,38 +505,37 @@ def run_fetch(
                         skipped = [queue.popleft() for _ in range(len(queue))]
                         skipped += [pending.pop(f) for f in list(pending) if f.cancel()]
                         for other in skipped:
-                            failures[other] = _not_tried(err, other)
+                            failed(other, _not_tried(err, other))
                         bar.update(len(skipped))
                 else:
-                    outcomes[lead] = outcome
-                    activities += outcome.frame.height
+                    finished(lead, outcome)
                 bar.update(1)
                 postfix()
+            if writer is not None:
+                writer.flush_if_due()
             if fatal is not None:
                 break
     except BaseException:
         stop.set()
         executor.shutdown(wait=False, cancel_futures=True)
         bar.close()
+        _keep_what_was_fetched(writer, pending, finished)
         raise
     if fatal is not None:
         stop.set()
         executor.shutdown(wait=False, cancel_futures=True)
         bar.close()
+        _keep_what_was_fetched(writer, pending, finished)
         raise fatal
     executor.shutdown(wait=True)
 
-    if store is not None:
-        if outcomes:  # hand over what was expanded already; frame() syncs anything else
-            store.update_cache(
-                {lead: o.frame for lead, o in outcomes.items()},
-                {lead: o.record for lead, o in outcomes.items() if o.record is not None},
-                order=leads,
-            )
-        frame = store.frame(leads, event=code)  # leads that failed and were never stored: none
+    if store is not None and writer is not None:
+        writer.flush()
+        frame = store.frame(leads, events=code)  # leads that failed and were never stored: none
     else:
         frame = concat_frames(
-            [outcomes[lead].frame for lead in leads if lead in outcomes] or [_expand([], "")]
+            [f for lead in leads if lead in outcomes if (f := outcomes[lead].frame) is not None]
+            or [_expand([], "")]
         )
     if code is not None and store is None and frame.height:
         frame = frame.filter(pl.col("event_code") == code)
@@ -532,6 +576,8 @@ def fetch_activities(
     max_age: float | timedelta | None = None,
     max_workers: int | None = None,
     refresh: Literal["newest", "full"] = "newest",
+    batch_leads: int = BATCH_LEADS,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> pl.DataFrame:
     """Fetch the activities of many leads at the account's rate limit, as one frame.
 
@@ -547,7 +593,11 @@ def fetch_activities(
             fetched and stored and the filter applies to what is returned, so that the
             store can answer for any event code later.
         store: an :class:`~lsq_analysis.ActivityStore` or its folder. Stored leads cost no
-            call; fetched leads are stored as soon as each is complete.
+            call; fetched leads are committed in batches (every ``batch_leads`` leads or
+            ``batch_seconds`` seconds, whichever comes first, and when the run ends or
+            stops), so a run killed at any moment loses only the leads of its last few
+            seconds, and the next run fetches just what is missing. Failed leads are
+            recorded in the store's ``fetches`` table (outcome ``"failed"``).
         progress: show a progress bar (a widget in Jupyter, text in a terminal).
         errors: ``"warn"``: return what was fetched and warn once, listing failed leads;
             ``"raise"``: raise :class:`~lsq_analysis.FetchError` carrying ``.frame`` and
@@ -562,6 +612,8 @@ def fetch_activities(
             "modified since" filter, so an edit to an older activity is not seen);
             ``"full"``: every page again, replacing what is stored (edits and deletions on
             the server are then seen, at the cost of a full fetch).
+        batch_leads: with a store, leads per commit at most (default 500).
+        batch_seconds: with a store, seconds a fetched lead waits for its commit at most.
 
     Returns:
         One expanded frame (see ``frames.activities_frame``): the leads in the order given,
@@ -591,6 +643,8 @@ def fetch_activities(
         max_age=max_age,
         max_workers=max_workers,
         refresh=refresh,
+        batch_leads=batch_leads,
+        batch_seconds=batch_seconds,
     )
     if result.failures.height:
         message = result.failure_message()

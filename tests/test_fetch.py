@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -292,20 +293,37 @@ def test_distinct_log_rows_sharing_id_event_and_times_are_all_kept(tmp_path: Pat
     assert ActivityStore(tmp_path).read_activities(lead) == [newest, *rows]
 
 
-def test_a_damaged_stored_lead_is_fetched_again(tmp_path: Path) -> None:
+def test_a_write_cut_between_its_commits_is_ignored_then_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that reached ``raw`` and ``activities`` but not ``fetches`` (killed between
+    commits) does not count: reads keep the lead's last complete rows, and a refresh
+    stores the lead once."""
+    from lsq_analysis.store.tables import Table
+
     leads = _leads(3, seed=13)
     a, b, _ = leads
     with FakeLeadSquared(leads, rate_limit=None) as fake:
         fetch_activities(list(leads), client=_client(fake), store=tmp_path, progress=False)
         store = ActivityStore(tmp_path)
-        store.lead_path(a).write_bytes(b"not parquet")  # damaged after the cache was built
-        store.write_lead(b, leads[b][:1])  # and b rewritten, so the cache must be rebuilt
-        store.lead_path(b).write_bytes(b"not parquet either")
-        calls = fake.stats.calls
-        df = fetch_activities(list(leads), client=_client(fake), store=tmp_path, progress=False)
-        assert fake.stats.calls > calls
+        real_append = Table.append
+
+        def killed_before_fetches(self: Table, frame: pl.DataFrame, **kw: Any) -> int:
+            if self.spec.name == "fetches":
+                raise KeyboardInterrupt
+            return real_append(self, frame, **kw)
+
+        monkeypatch.setattr(Table, "append", killed_before_fetches)
+        with pytest.raises(KeyboardInterrupt):
+            store.write_leads({b: leads[b][:1], a: []})
+        monkeypatch.setattr(Table, "append", real_append)
+        assert ActivityStore(tmp_path).read_activities(b) == leads[b]
+        df = fetch_activities(
+            list(leads), client=_client(fake), store=tmp_path, progress=False, max_age=0
+        )
     _assert_every_activity_once(df, leads)
-    assert store.read_activities(b) == leads[b]
+    assert ActivityStore(tmp_path).read_activities(b) == leads[b]
+    assert ActivityStore(tmp_path).frame().height == sum(map(len, leads.values()))
 
 
 _CHILD = """
@@ -332,17 +350,16 @@ def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(tmp_path: Path) -
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD, "fetch", "--leads-file", str(leads_file),
              "--store", str(store_dir), "--out", str(tmp_path / "out.parquet"),
-             "--rate-limit", "12/0.5", "--no-progress"],
+             "--rate-limit", "12/0.5", "--no-progress", "--batch-leads", "4"],
             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
-        raw = store_dir / "raw"
+        reader = ActivityStore(store_dir)
         deadline = time.monotonic() + 60
         try:
             while time.monotonic() < deadline and child.poll() is None:
-                done = list(raw.glob("*/activities.parquet")) if raw.exists() else []
-                if len(done) >= 8:
+                if len(reader) >= 8:  # two batches committed
                     break
-                time.sleep(0.02)
+                time.sleep(0.02)  # polling the store (there is no event to await)
             child.send_signal(signal.SIGKILL)
         finally:
             child.wait(timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def test_notebook_runs_top_to_bottom_on_a_fresh_kernel(name, tmp_path):
         assert "No LeadSquared credentials are set" in text and "FAKE LeadSquared" in text
         assert "0 API calls (all from the store)" in text
         assert "refresh: 1 new activities" in text
+        assert "changed since the refresh began: 1 activities" in text  # the table history
+        assert re.search(
+            r"reads the activities table directly: (\d+) rows; store.frame\(\): \1\b", text
+        )
         assert "leads failed" in text or "no lead failed" in text
         assert "Type this lead id (not fetched yet) in the search box" in text
     if name == "03_lead_journeys.ipynb":

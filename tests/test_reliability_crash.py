@@ -1,13 +1,13 @@
 """Crash and resume: ``lsq-analysis fetch --store`` killed with SIGKILL at random points.
 
 A real subprocess (the command line, keys from the environment) fetches from the fake
-server running in this process, writing to an :class:`~lsq_analysis.ActivityStore`. It is
-killed with SIGKILL when the server has seen a random number of calls (so the kill lands
-anywhere: between calls, while pages are expanded, while a lead file is written, while the
-cache is rebuilt). After every kill the store opens, every stored lead holds exactly the
-server's activities, the raw files scan as one hive-partitioned dataset and the expanded
-frame builds. A final run finishes the job, and its frame equals that of a run that was
-never interrupted.
+server running in this process, writing to an :class:`~lsq_analysis.ActivityStore` (Delta
+tables) in batches of a few leads. It is killed with SIGKILL when the server has seen a
+random number of calls (so the kill lands anywhere: between calls, while pages are expanded,
+between the commits of one batch, while ``--out`` is written). After every kill the store
+opens, every stored lead holds exactly the server's activities, and the expanded frame, the
+raw rows and the ``fetches`` table agree. A final run finishes the job, and its frame equals
+that of a run that was never interrupted.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def leads() -> dict[str, list[dict]]:
 @pytest.fixture
 def fake(leads):
     with FakeLeadSquared(
-        leads, max_page_size=30, rate_limit=(60, 1.0), latency=(0.005, 0.03), seed=3
+        leads, max_page_size=30, rate_limit=(20, 1.0), latency=(0.005, 0.03), seed=3
     ) as server:
         yield server
 
@@ -61,8 +61,8 @@ def _env(fake: FakeLeadSquared) -> dict[str, str]:
 def _start(fake: FakeLeadSquared, work: Path, store: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "lsq_analysis", "fetch", "--leads-file", str(work / "leads.txt"),
-         "--store", str(store), "--out", str(out), "--no-progress", "--rate-limit", "60/1",
-         "--workers", "6"],
+         "--store", str(store), "--out", str(out), "--no-progress", "--rate-limit", "20/1",
+         "--workers", "6", "--batch-leads", "3", "--batch-seconds", "0.3"],
         env=_env(fake), cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
 
@@ -95,16 +95,13 @@ def _assert_store_sound(store_path: Path, leads: dict[str, list[dict]]) -> int:
     for lead in stored:
         raw = store.read_activities(lead)
         assert [orjson.dumps(a) for a in raw] == [orjson.dumps(a) for a in leads[lead]], lead
-    files = list((store_path / "raw").glob("lead_id=*/activities.parquet"))
-    assert len(files) == len(stored)
-    if files:
-        scanned = pl.scan_parquet(files, hive_partitioning=True).collect()
-        assert scanned.height == sum(len(leads[lead]) for lead in stored)
+    expected = sum(len(leads[lead]) for lead in stored)
+    assert store.scan_raw().select(pl.len()).collect().item() == expected
     frame = store.frame()
-    assert frame.height == sum(len(leads[lead]) for lead in stored)
+    assert frame.height == expected
     assert sorted(set(frame["lead_id"])) == sorted(lead for lead in stored if leads[lead])
-    # no temporary file of the dead process survives a re-open
-    assert list((store_path / "tmp").iterdir()) == []
+    ok = store.fetches().filter(pl.col("outcome") == "ok")
+    assert sorted(set(ok["lead_id"])) == stored  # a lead counts once its rows are committed
     return len(stored)
 
 
@@ -153,7 +150,7 @@ def test_sigkill_at_random_points_never_corrupts_and_resume_equals_uninterrupted
 def test_sigkill_after_the_last_call_while_writing_then_resume(
     tmp_path: Path, fake: FakeLeadSquared, leads: dict[str, list[dict]]
 ) -> None:
-    """Killed once every call was answered: while lead files, the cache or --out are written."""
+    """Killed once every call was answered: while the last batch or --out is written."""
     (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in leads))
     _run_to_end(fake, tmp_path, tmp_path / "reference-store", tmp_path / "reference.parquet")
     full_calls = fake.stats.calls
@@ -215,10 +212,12 @@ def test_two_processes_fetching_into_one_store_lose_and_double_nothing(
 
 def test_a_store_another_process_is_creating_opens(tmp_path: Path) -> None:
     folder = tmp_path / "store"
-    for sub in ("raw", "cache", "tmp"):  # what the creating process has made so far
+    for sub in ("raw", "activities"):  # what the creating process has made so far
         (folder / sub).mkdir(parents=True)
     store = ActivityStore(folder)
     assert store.lead_ids() == []
+    store.write_leads(synthetic_activities(2, activities=(1, 3), seed=1))
+    assert len(ActivityStore(folder)) == 2
 
 
 def test_sigkill_during_a_refresh_leaves_each_lead_old_or_new_never_mixed(
@@ -242,8 +241,8 @@ def test_sigkill_during_a_refresh_leaves_each_lead_old_or_new_never_mixed(
     rng = random.Random(SEED)
     refresh = [
         sys.executable, "-m", "lsq_analysis", "fetch", "--leads-file", str(tmp_path / "leads.txt"),
-        "--store", str(store), "--out", str(out), "--no-progress", "--rate-limit", "60/1",
-        "--workers", "6", "--max-age", "0s",
+        "--store", str(store), "--out", str(out), "--no-progress", "--rate-limit", "20/1",
+        "--workers", "6", "--max-age", "0s", "--batch-leads", "3", "--batch-seconds", "0.3",
     ]  # fmt: skip
     outcomes, remaining = [], len(leads)
     for _ in range(3):
@@ -278,3 +277,31 @@ def test_sigkill_during_a_refresh_leaves_each_lead_old_or_new_never_mixed(
         assert ActivityStore(store).read_activities(lead) == new[lead]
     _same_frame(pl.read_parquet(out), pl.read_parquet(tmp_path / "reference.parquet"))
     print(f"\nrefresh kills (killed, leads already new): {outcomes}")
+
+
+def test_a_reader_sees_whole_batches_while_fetch_writes(
+    tmp_path: Path, fake: FakeLeadSquared, leads: dict[str, list[dict]]
+) -> None:
+    """A notebook reading the store while `lsq-analysis fetch --store` commits batches into
+    it: every read is one consistent snapshot (whole leads, never part of one), and what it
+    sees only grows."""
+    (tmp_path / "leads.txt").write_text("".join(f"{lead}\n" for lead in leads))
+    store_path = tmp_path / "store"
+    reader = ActivityStore(store_path)  # created beforehand, as a notebook would have it
+    proc = _start(fake, tmp_path, store_path, tmp_path / "out.parquet")
+    seen: list[int] = []
+    while proc.poll() is None or not seen or seen[-1] < len(leads):
+        frame = reader.frame()  # one snapshot; lead_ids() after it can only hold more
+        ids = reader.lead_ids()
+        by_lead = frame.group_by("lead_id").len()
+        assert set(by_lead["lead_id"]) <= set(ids)
+        for lead, n in by_lead.iter_rows():
+            assert n == len(leads[lead]), f"{lead}: {n} of {len(leads[lead])} activities"
+        assert not seen or len(ids) >= seen[-1]
+        seen.append(len(ids))
+        if proc.poll() is not None and len(ids) < len(leads):
+            break
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    assert len(set(seen)) >= 3, seen  # several batches were seen come in
+    assert _assert_store_sound(store_path, leads) == len(leads)

@@ -10,6 +10,7 @@ from lsq_analysis import load_sample
 from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.cli import main
 from lsq_analysis.report import write_report
+from lsq_analysis.store import ActivityStore
 
 PLOTLY_JS_BANNER = re.compile(r"plotly\.js v\d")
 
@@ -20,8 +21,8 @@ def _check_self_contained(text: str) -> None:
 
 
 def test_demo_fetches_the_sample_through_the_client_and_writes_a_report(tmp_path, capsys):
-    out = tmp_path / "demo.html"
-    assert main(["demo", "--no-progress", "--out", str(out)]) == 0
+    out, store = tmp_path / "demo.html", tmp_path / "demo-store"
+    assert main(["demo", "--no-progress", "--out", str(out), "--store", str(store)]) == 0
     printed = capsys.readouterr().out
     assert "fake LeadSquared on http://127.0.0.1:" in printed
     assert "100 calls per 5 s" in printed and "generous" in printed  # said plainly
@@ -37,6 +38,14 @@ def test_demo_fetches_the_sample_through_the_client_and_writes_a_report(tmp_path
     assert text.count('class="plotly-graph-div"') == 1 + 2 * 25  # overall + timeline + score
     assert "u$rFAKE" not in text and "FAKESECRET" not in text  # the fake's keys never leak
     assert "u$rFAKE" not in printed and "FAKESECRET" not in printed
+    assert f"The activities are stored in {str(store)!r}" in printed
+    assert ActivityStore(store).info()["activities"] == 2_594
+
+    # again over the same store: a refresh, the newest page of each lead
+    assert main(["demo", "--no-progress", "--out", str(out), "--store", str(store)]) == 0
+    again = capsys.readouterr().out
+    assert "Fetched 25 leads (0 from the store, 25 refreshed), 2,594 activities, 25 calls" in again
+    assert ActivityStore(store).frame().height == 2_594
 
 
 def test_report_command_against_an_account_from_the_environment(tmp_path, monkeypatch, capsys):

@@ -1,8 +1,9 @@
-"""DeltaStore: real Delta tables in tmp_path, read back by the store, polars and DuckDB."""
+"""ActivityStore: real Delta tables in tmp_path, read back by the store, polars and DuckDB."""
 
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 import time
@@ -18,8 +19,9 @@ from deltalake import DeltaTable
 from lsq_analysis import synthetic_activities
 from lsq_analysis.errors import StoreError
 from lsq_analysis.frames import activities_frame
-from lsq_analysis.store import ActivityStore, DeltaStore
-from lsq_analysis.store.delta_folder import LOCK_FILE
+from lsq_analysis.samples import sample_responses
+from lsq_analysis.store import ActivityStore, V1Store
+from lsq_analysis.store.folder import LOCK_FILE
 from lsq_analysis.store.tables import Table
 
 Leads = dict[str, list[dict[str, Any]]]
@@ -50,7 +52,7 @@ def new_activities(lead: str, seed: int, n: int = 4) -> list[dict[str, Any]]:
 
 
 def test_round_trip_equals_activities_frame(tmp_path: Path, leads: Leads) -> None:
-    store = DeltaStore(tmp_path / "s")
+    store = ActivityStore(tmp_path / "s")
     assert store.version == 0
     assert store.frame().equals(activities_frame([]))  # empty store: the core columns
     version = store.write_leads(leads, pages=1)
@@ -58,7 +60,7 @@ def test_round_trip_equals_activities_frame(tmp_path: Path, leads: Leads) -> Non
     expected = activities_frame(leads)
     assert store.frame().equals(expected)
     assert store.scan().collect().equals(expected)
-    assert DeltaStore(tmp_path / "s").frame().equals(expected)  # a new object, from disk
+    assert ActivityStore(tmp_path / "s").frame().equals(expected)  # a new object, from disk
     assert store.lead_ids() == sorted(leads)
     fetches = store.fetches()
     assert fetches["n_activities"].to_list() == [len(v) for v in leads.values()]
@@ -67,11 +69,11 @@ def test_round_trip_equals_activities_frame(tmp_path: Path, leads: Leads) -> Non
     first = next(iter(leads))
     texts = raw.filter(pl.col("lead_id") == first).sort("position")["activity"]
     assert [orjson.loads(t) for t in texts] == leads[first]  # the JSON as received
-    assert repr(store) == f"DeltaStore({str(tmp_path / 's')!r})"
+    assert repr(store) == f"ActivityStore({str(tmp_path / 's')!r})"
 
 
 def test_lead_ids_are_canonical(tmp_path: Path, leads: Leads) -> None:
-    store = DeltaStore(tmp_path / "s")
+    store = ActivityStore(tmp_path / "s")
     first = next(iter(leads))
     store.write_leads({f" {first.upper()} ": leads[first]})
     assert store.lead_ids() == [first]
@@ -88,7 +90,7 @@ def test_lead_ids_are_canonical(tmp_path: Path, leads: Leads) -> None:
 
 def test_refresh_replaces_a_lead_and_leaves_other_files(tmp_path: Path, leads: Leads) -> None:
     path = tmp_path / "s"
-    store = DeltaStore(path)
+    store = ActivityStore(path)
     first, second = split(leads, 12)
     store.write_leads(first)
     store.write_leads(second)
@@ -109,7 +111,7 @@ def test_refresh_replaces_a_lead_and_leaves_other_files(tmp_path: Path, leads: L
 
 
 def test_a_new_data_key_adds_a_column(tmp_path: Path, leads: Leads) -> None:
-    store = DeltaStore(tmp_path / "s")
+    store = ActivityStore(tmp_path / "s")
     old, new = split(leads, 20)
     store.write_leads(old)
     lead = next(iter(new))
@@ -130,7 +132,7 @@ def test_a_new_data_key_adds_a_column(tmp_path: Path, leads: Leads) -> None:
 
 
 def test_events_by_name_and_code_give_the_same_rows(tmp_path: Path, leads: Leads) -> None:
-    store = DeltaStore(tmp_path / "s")
+    store = ActivityStore(tmp_path / "s")
     store.write_leads(leads)
     full = store.frame()
     name, code = full.filter(pl.col("event_code") != 3011).select("event_name", "event_code").row(0)
@@ -149,7 +151,7 @@ def test_events_by_name_and_code_give_the_same_rows(tmp_path: Path, leads: Leads
 
 
 def test_changes_since_a_version_or_a_time(tmp_path: Path, leads: Leads) -> None:
-    store = DeltaStore(tmp_path / "s")
+    store = ActivityStore(tmp_path / "s")
     start = datetime.now(timezone.utc) - timedelta(seconds=1)
     v1 = store.write_leads(leads)
     time.sleep(0.05)
@@ -176,7 +178,7 @@ def test_changes_since_a_version_or_a_time(tmp_path: Path, leads: Leads) -> None
 
 def test_optimize_keeps_frame_and_drops_superseded_rows(tmp_path: Path, leads: Leads) -> None:
     path = tmp_path / "s"
-    store = DeltaStore(path)
+    store = ActivityStore(path)
     first, second = split(leads, 12)
     v1 = store.write_leads(first)
     store.write_leads(second)
@@ -192,7 +194,7 @@ def test_optimize_keeps_frame_and_drops_superseded_rows(tmp_path: Path, leads: L
     assert pl.read_delta(str(path / "raw")).height == df.height
     assert len(data_files(path)) < files
     assert store.frame().equals(df)
-    assert DeltaStore(path).frame().equals(df)
+    assert ActivityStore(path).frame().equals(df)
     changes = store.changes(since=v1)  # time travel to before the optimize
     written_since = df.filter(pl.col("lead_id").is_in([*second, *refreshed]))
     assert changes.height == written_since.height
@@ -205,7 +207,7 @@ def test_optimize_keeps_frame_and_drops_superseded_rows(tmp_path: Path, leads: L
 
 def test_a_second_writer_gets_a_clear_error_then_writes(tmp_path: Path, leads: Leads) -> None:
     path = tmp_path / "s"
-    DeltaStore(path)
+    ActivityStore(path)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -220,7 +222,7 @@ def test_a_second_writer_gets_a_clear_error_then_writes(tmp_path: Path, leads: L
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        store = DeltaStore(path, lock_timeout=0.3)
+        store = ActivityStore(path, lock_timeout=0.3)
         assert store.frame().height == 0  # readers need no lock
         with pytest.raises(StoreError, match="Another process is writing"):
             store.write_leads(leads)
@@ -243,7 +245,7 @@ def test_a_second_writer_gets_a_clear_error_then_writes(tmp_path: Path, leads: L
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     started = time.perf_counter()
-    assert DeltaStore(path, lock_timeout=30).write_leads(leads) == 2
+    assert ActivityStore(path, lock_timeout=30).write_leads(leads) == 2
     assert time.perf_counter() - started > 0.2
     holder.wait(timeout=20)
 
@@ -252,7 +254,7 @@ def test_a_run_killed_between_commits_loses_and_doubles_nothing(
     tmp_path: Path, leads: Leads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "s"
-    store = DeltaStore(path)
+    store = ActivityStore(path)
     first, second = split(leads, 12)
     store.write_leads(first)
     append = Table.append
@@ -267,7 +269,7 @@ def test_a_run_killed_between_commits_loses_and_doubles_nothing(
     with pytest.raises(KeyboardInterrupt):
         store.write_leads({lead: new_activities(lead, seed=7), **second})
     monkeypatch.undo()
-    reopened = DeltaStore(path)
+    reopened = ActivityStore(path)
     assert reopened.frame().equals(activities_frame(first))  # the unrecorded batch is unseen
     assert reopened.lead_ids() == sorted(first)
     fresh = new_activities(lead, seed=8)
@@ -279,22 +281,28 @@ def test_a_run_killed_between_commits_loses_and_doubles_nothing(
     assert set(stored["_batch_id"]) == {1, 2}
 
 
-def test_folders_that_are_not_a_delta_store(tmp_path: Path) -> None:
+def test_folders_that_are_not_a_store_or_of_a_newer_version(tmp_path: Path) -> None:
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("x")
     with pytest.raises(StoreError, match="not an lsq-analysis store"):
-        DeltaStore(tmp_path / "other")
-    ActivityStore(tmp_path / "v1")
-    with pytest.raises(StoreError, match="version 1"):
-        DeltaStore(tmp_path / "v1")
+        ActivityStore(tmp_path / "other")
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    (newer / "lsq-store.json").write_text(
+        '{"format": "lsq-analysis activity store", '
+        '"store_version": 3, "created_by": "lsq-analysis 9.0"}'
+    )
+    with pytest.raises(StoreError, match=r"lsq-analysis 9\.0 \(store version 3\).*Upgrade"):
+        ActivityStore(newer)
+    assert sorted(p.name for p in newer.iterdir()) == ["lsq-store.json"]  # left untouched
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match="is a file"):
-        DeltaStore(tmp_path / "file")
+        ActivityStore(tmp_path / "file")
 
 
 def test_polars_reads_the_tables_in_one_line(tmp_path: Path, leads: Leads) -> None:
     path = tmp_path / "s"
-    store = DeltaStore(path)
+    store = ActivityStore(path)
     store.write_leads(leads)
     store.optimize()
     df = store.frame()
@@ -306,7 +314,7 @@ def test_polars_reads_the_tables_in_one_line(tmp_path: Path, leads: Leads) -> No
 def test_duckdb_reads_the_activities_table(tmp_path: Path, leads: Leads) -> None:
     duckdb = pytest.importorskip("duckdb")
     path = tmp_path / "s"
-    store = DeltaStore(path)
+    store = ActivityStore(path)
     store.write_leads(leads)
     store.optimize()
     rel = duckdb.from_arrow(DeltaTable(str(path / "activities")).to_pyarrow_dataset())
@@ -317,3 +325,141 @@ def test_duckdb_reads_the_activities_table(tmp_path: Path, leads: Leads) -> None
         pytest.skip(f"DuckDB's delta extension is not installed ({type(err).__name__})")
     sql = f"SELECT count(*) FROM delta_scan('{path / 'activities'}')"
     assert duckdb.sql(sql).fetchall() == [(store.frame().height,)]
+
+
+# ------------------------------------------------------------------ what fetching needs
+
+
+def test_failed_fetches_are_rows_of_fetches_and_leave_stored_rows(
+    tmp_path: Path, leads: Leads
+) -> None:
+    store = ActivityStore(tmp_path / "s")
+    first, rest = split(leads, 3)
+    store.write_leads(first)
+    before = store.frame()
+    stored, never = next(iter(first)), next(iter(rest))
+    version = store.write_leads({}, failed={stored: "ServerError: 500", never: "Timeout"})
+    assert version == store.version == 2
+    assert store.frame().equals(before)  # a failed refresh keeps what was stored
+    assert never not in store and stored in store and len(store) == 3
+    rows = store.fetches().filter(pl.col("batch_id") == version)
+    assert rows.select("lead_id", "outcome", "error").sort("lead_id").rows() == sorted(
+        [(stored, "failed", "ServerError: 500"), (never, "failed", "Timeout")]
+    )
+    assert store.info()["failed_fetches"] == 2
+
+
+def test_plan_splits_fresh_stale_missing_in_the_order_given(tmp_path: Path, leads: Leads) -> None:
+    store = ActivityStore(tmp_path / "s")
+    keys = list(leads)
+    old = datetime.now(timezone.utc) - timedelta(days=3)
+    store.write_leads({keys[0]: leads[keys[0]]}, fetched_at=old)
+    store.write_leads({keys[1]: leads[keys[1]]})
+    given = [keys[2], keys[1].upper(), keys[0]]
+    assert store.plan(given) == ([keys[1].upper(), keys[0]], [], [keys[2]])
+    assert store.plan(given, max_age=timedelta(days=1)) == ([keys[1].upper()], [keys[0]], [keys[2]])
+    assert store.plan(given, max_age=0) == ([], [keys[1].upper(), keys[0]], [keys[2]])
+    summary = store.leads()
+    assert summary["lead_id"].to_list() == sorted(keys[:2])
+    assert summary.filter(pl.col("lead_id") == keys[0])["fetched_at"].item() == old
+
+
+def test_raw_rows_are_the_activities_as_received(tmp_path: Path, leads: Leads) -> None:
+    store = ActivityStore(tmp_path / "s")
+    store.write_leads(leads)
+    lead = next(iter(leads))
+    assert store.read_activities(lead) == leads[lead]
+    assert store.read_activities("00000000-0000-4000-8000-000000000000") == []
+    assert store.scan_raw().select(pl.len()).collect().item() == sum(map(len, leads.values()))
+    rows = store.raw_rows([lead])
+    assert [orjson.loads(t) for t in rows["activity"]] == leads[lead]
+    assert rows["position"].to_list() == list(range(len(leads[lead])))
+
+
+# ------------------------------------------------------------------ migration from version 1
+
+
+def _v1_store(path: Path, n: int | None = None) -> tuple[dict[str, list[dict]], V1Store]:
+    """A version-1 store of the bundled sample's leads, written by the version-1 code."""
+    responses = sample_responses()
+    sample = {lead: r["ProspectActivities"] for lead, r in list(responses.items())[:n]}
+    old = V1Store(path)
+    when = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+    for i, (lead, activities) in enumerate(sample.items()):
+        old.write_lead(lead, activities, fetched_at=when + timedelta(minutes=i))
+    old.frame()  # the expanded cache, as a version-1 user's folder has it
+    return sample, old
+
+
+def test_a_version_1_store_of_the_sample_is_migrated_on_first_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old"
+    sample, old = _v1_store(path)
+    old_leads = old.leads()
+    store = ActivityStore(path)  # migrates, with a progress bar
+    assert "Migrating the store to Delta tables" in capsys.readouterr().err
+    assert json.loads((path / "lsq-store.json").read_text())["store_version"] == 2
+    assert sorted(p.name for p in path.iterdir()) == [
+        "activities", "fetches", "lsq-store.json", "lsq-store.lock", "raw"
+    ]  # fmt: skip
+    assert store.lead_ids() == sorted(sample)
+    for lead, activities in sample.items():
+        assert store.read_activities(lead) == activities  # byte for byte, in order
+    in_order = [a for lead in sorted(sample) for a in sample[lead]]  # one batch, leads sorted
+    assert store.frame().equals(activities_frame(in_order))
+    assert store.leads().select("lead_id", "fetched_at", "n_activities").equals(old_leads)
+    assert ActivityStore(path).version == store.version  # opened again: nothing migrated again
+
+
+def test_a_migration_killed_half_way_is_redone_on_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lsq_analysis.store import migrate
+
+    path = tmp_path / "old"
+    sample, _ = _v1_store(path, n=12)
+    monkeypatch.setattr(migrate, "MIGRATION_BATCH", 5)
+    calls = []
+    real = ActivityStore._write_migrated
+
+    def dies_on_the_second_batch(self: ActivityStore, batch: Any, when: Any) -> None:
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(self, batch, when)
+
+    monkeypatch.setattr(ActivityStore, "_write_migrated", dies_on_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        ActivityStore(path, progress=False)
+    assert json.loads((path / "lsq-store.json").read_text())["store_version"] == 1
+    assert (path / "v1" / "raw").is_dir() and (path / "fetches").is_dir()  # half way
+    monkeypatch.setattr(ActivityStore, "_write_migrated", real)
+    store = ActivityStore(path, progress=False)
+    assert store.lead_ids() == sorted(sample)
+    assert store.fetches().height == len(sample)  # each lead once: the half-written tables went
+    assert all(store.read_activities(lead) == acts for lead, acts in sample.items())
+    assert not (path / "v1").exists()
+
+
+def test_an_unreadable_version_1_lead_file_is_named_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "old"
+    sample, old = _v1_store(path, n=4)
+    broken = sorted(sample)[1]
+    old.lead_path(broken).write_bytes(b"not parquet")
+    with pytest.warns(UserWarning, match=rf"1 lead file.*{broken}"):
+        store = ActivityStore(path, progress=False)
+    assert store.lead_ids() == sorted(set(sample) - {broken})
+    left = sorted(p.name for p in (path / "v1" / "raw").iterdir())
+    assert left == [f"lead_id={broken}"]  # only the file that could not be read stays
+
+
+def test_changes_with_nothing_changed_is_empty_with_its_columns(
+    tmp_path: Path, leads: Leads
+) -> None:
+    store = ActivityStore(tmp_path / "s")
+    store.write_leads(leads)
+    none = store.changes(since=store.version)
+    assert none.height == 0 and none.columns[-1] == "change"
+    store.write_leads(dict(list(leads.items())[:2]))  # written again, unchanged
+    assert store.changes(since=1).height == 0

@@ -1,4 +1,5 @@
-"""ActivityStore: layout, atomic writes, versioning, the expanded cache, refresh merging."""
+"""V1Store (the version-1 layout, kept to migrate from and measure against): layout, atomic
+writes, versioning, the expanded cache, refresh merging."""
 
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ import pytest
 
 from lsq_analysis.errors import StoreError
 from lsq_analysis.samples import sample_responses
-from lsq_analysis.store import (
-    STORE_VERSION,
-    ActivityStore,
-    merge_refreshed,
-    raw_rows,
-)
+from lsq_analysis.store.records import merge_refreshed, raw_rows
+from lsq_analysis.store.v1_folder import STORE_VERSION
+from lsq_analysis.store.v1_store import V1Store
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +37,7 @@ def _activity(i: int, created: str, modified: str | None = None, code: int = 21)
 
 
 def test_layout_is_hive_partitioned_and_scannable_by_polars(tmp_path: Path, sample) -> None:
-    store = ActivityStore(tmp_path / "s")
+    store = V1Store(tmp_path / "s")
     for lead, acts in sample.items():
         record = store.write_lead(lead, acts)
         assert record.activities == len(acts)
@@ -61,7 +59,7 @@ def test_layout_is_hive_partitioned_and_scannable_by_polars(tmp_path: Path, samp
 def test_frame_and_scan_equal_expanding_the_raw_activities(tmp_path: Path, sample) -> None:
     from lsq_analysis.frames import activities_frame
 
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     for lead, acts in sample.items():
         store.write_lead(lead, acts)
     frame = store.frame()
@@ -84,7 +82,7 @@ def test_frame_and_scan_equal_expanding_the_raw_activities(tmp_path: Path, sampl
 
 
 def test_event_may_be_a_name_resolved_against_what_is_stored(tmp_path: Path, sample) -> None:
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     for lead, acts in sample.items():
         store.write_lead(lead, acts)
     by_name = store.frame(event="Email Opened")
@@ -103,11 +101,11 @@ def test_event_may_be_a_name_resolved_against_what_is_stored(tmp_path: Path, sam
 
 def test_cache_is_rebuilt_for_leads_written_since(tmp_path: Path, sample) -> None:
     leads = sorted(sample)
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     store.write_lead(leads[0], sample[leads[0]])
     assert store.frame().height == len(sample[leads[0]])
     # another process (or a killed run) wrote a lead without touching the cache
-    ActivityStore(tmp_path).write_lead(leads[1], sample[leads[1]])
+    V1Store(tmp_path).write_lead(leads[1], sample[leads[1]])
     assert store.frame().height == len(sample[leads[0]]) + len(sample[leads[1]])
     # a lead rewritten with fewer activities: its old rows leave the cache
     store.write_lead(leads[0], sample[leads[0]][:3])
@@ -118,7 +116,7 @@ def test_cache_is_rebuilt_for_leads_written_since(tmp_path: Path, sample) -> Non
 
 
 def test_frame_of_leads_in_any_order(tmp_path: Path, sample) -> None:
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     for lead, acts in sample.items():
         store.write_lead(lead, acts)
     order = list(sample)
@@ -140,7 +138,7 @@ def test_frame_of_leads_in_any_order(tmp_path: Path, sample) -> None:
 
 def test_index_from_another_cache_version_is_not_trusted(tmp_path: Path, sample) -> None:
     a, b = sorted(sample)[:2]
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     store.write_lead(a, sample[a])
     store.write_lead(b, sample[b])
     store.update_cache(order=[a, b])
@@ -156,7 +154,7 @@ def test_index_from_another_cache_version_is_not_trusted(tmp_path: Path, sample)
 
 def test_damaged_cache_is_rebuilt_from_raw(tmp_path: Path, sample) -> None:
     lead = sorted(sample)[0]
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     store.write_lead(lead, sample[lead])
     expected = store.frame()
     (tmp_path / "cache" / "expanded.parquet").write_bytes(b"not parquet")
@@ -165,13 +163,13 @@ def test_damaged_cache_is_rebuilt_from_raw(tmp_path: Path, sample) -> None:
 
 def test_partial_leads_are_not_complete(tmp_path: Path, sample) -> None:
     lead = sorted(sample)[0]
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     # what a process killed mid-write leaves: a lead folder without its file, and a
     # half-written temporary file of a process that is gone
     (tmp_path / "raw" / f"lead_id={lead}").mkdir()
     dead = tmp_path / "tmp" / "999999999-deadbeef.parquet.tmp"
     dead.write_bytes(b"PAR1 half written")
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     assert not dead.exists(), "temporary files of dead processes are removed on open"
     assert lead not in store
     assert store.lead_ids() == []
@@ -181,7 +179,7 @@ def test_partial_leads_are_not_complete(tmp_path: Path, sample) -> None:
 
 def test_plan_splits_fresh_stale_missing(tmp_path: Path, sample) -> None:
     a, b, c = sorted(sample)[:3]
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     old = datetime.now(timezone.utc) - timedelta(days=2)
     store.write_lead(a, sample[a], fetched_at=old)
     store.write_lead(b, sample[b])
@@ -200,7 +198,7 @@ def test_plan_splits_fresh_stale_missing(tmp_path: Path, sample) -> None:
 def test_foreign_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(StoreError, match=r"not an lsq-analysis store.*notes\.txt"):
-        ActivityStore(tmp_path)
+        V1Store(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -209,16 +207,16 @@ def test_a_store_being_created_by_another_process_opens(tmp_path: Path) -> None:
     for sub in ("raw", "cache", "tmp"):
         (folder / sub).mkdir(parents=True)
     (folder / ".lsq-store.json.4242-abc.tmp").write_text("{")  # its marker, not yet in place
-    assert ActivityStore(folder).lead_ids() == []
+    assert V1Store(folder).lead_ids() == []
     assert json.loads((folder / "lsq-store.json").read_text())["store_version"] == STORE_VERSION
     (tmp_path / "other" / "raw").mkdir(parents=True)
     (tmp_path / "other" / "data.csv").write_text("x")
     with pytest.raises(StoreError, match=r"holds 'data\.csv'"):
-        ActivityStore(tmp_path / "other")
+        V1Store(tmp_path / "other")
 
 
 def test_foreign_entry_in_raw_is_refused(tmp_path: Path) -> None:
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     (tmp_path / "raw" / "export.csv").write_text("x")
     with pytest.raises(StoreError, match=r"foreign entry 'export\.csv'"):
         store.frame()
@@ -227,32 +225,32 @@ def test_foreign_entry_in_raw_is_refused(tmp_path: Path) -> None:
 def test_foreign_marker_and_other_versions_are_refused(tmp_path: Path) -> None:
     (tmp_path / "lsq-store.json").write_text("{not json")
     with pytest.raises(StoreError, match="not an lsq-analysis store marker"):
-        ActivityStore(tmp_path)
-    ActivityStore(tmp_path / "s")
+        V1Store(tmp_path)
+    V1Store(tmp_path / "s")
     marker = tmp_path / "s" / "lsq-store.json"
     body = json.loads(marker.read_text())
     marker.write_text(json.dumps({**body, "store_version": STORE_VERSION + 1}))
     with pytest.raises(StoreError, match="Upgrade lsq-analysis"):
-        ActivityStore(tmp_path / "s")
+        V1Store(tmp_path / "s")
     marker.write_text(json.dumps({**body, "store_version": 0, "created_by": "lsq-analysis 0.0.1"}))
     with pytest.raises(StoreError, match=r"lsq-analysis 0\.0\.1.*new folder"):
-        ActivityStore(tmp_path / "s")
+        V1Store(tmp_path / "s")
 
 
 def test_unwritable_or_wrong_paths_give_clear_errors(tmp_path: Path) -> None:
     a_file = tmp_path / "file.parquet"
     a_file.write_bytes(b"x")
     with pytest.raises(StoreError, match="is a file, not a folder"):
-        ActivityStore(a_file)
+        V1Store(a_file)
     with pytest.raises(StoreError, match="Choose a folder you can write to"):
-        ActivityStore(a_file / "store")  # a folder below a file cannot exist
+        V1Store(a_file / "store")  # a folder below a file cannot exist
     with pytest.raises(StoreError, match="Choose a folder you can write to"):
-        ActivityStore("/proc/lsq-store")  # a read-only file system (even for root)
+        V1Store("/proc/lsq-store")  # a read-only file system (even for root)
 
 
 def test_damaged_lead_file_names_the_file(tmp_path: Path, sample) -> None:
     lead = sorted(sample)[0]
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     store.write_lead(lead, sample[lead])
     store.lead_path(lead).write_bytes(b"garbage")
     with pytest.raises(StoreError, match=r"activities\.parquet.*Delete it and fetch the lead"):
@@ -260,7 +258,7 @@ def test_damaged_lead_file_names_the_file(tmp_path: Path, sample) -> None:
 
 
 def test_lead_ids_must_be_guids(tmp_path: Path) -> None:
-    store = ActivityStore(tmp_path)
+    store = V1Store(tmp_path)
     with pytest.raises(ValueError, match="not a lead id"):
         store.write_lead("../../etc", [])
     assert "../x" not in store

@@ -13,6 +13,7 @@ not run (bad arguments, settings, keys or store); 130 interrupted.
 Example:
     $ lsq-analysis fake-server --port 8765 --synthetic 50 --write-leads leads.txt
     $ lsq-analysis fetch --leads-file leads.txt --store lsq-store --out activities.parquet
+    $ lsq-analysis store info lsq-store
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .common import (
 from .fake_server import add_fake_server_parser
 from .fetching import add_fetch_parser
 from .reports import add_demo_parser, add_report_parser, run_demo, run_report
+from .store import add_store_parser
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -49,6 +51,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
     add_demo_parser,
     add_report_parser,
     add_fetch_parser,
+    add_store_parser,
     add_fake_server_parser,
 ]
 """Each entry declares one subcommand (see the module docstring)."""

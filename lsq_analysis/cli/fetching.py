@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LeadSquaredError
+from ..store.writer import BATCH_LEADS, BATCH_SECONDS
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_LEADS_FAILED,
@@ -69,7 +70,23 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument(
         "--store",
         metavar="DIR",
-        help="keep raw activities per lead in this folder; leads already there cost no call",
+        help="keep the activities in this store folder (Delta tables; `lsq-analysis store "
+        "info DIR` says what it holds); leads already there cost no call",
+    )
+    parser.add_argument(
+        "--batch-leads",
+        type=int,
+        default=BATCH_LEADS,
+        metavar="N",
+        help=f"with --store: commit fetched leads every N leads (default {BATCH_LEADS}) ...",
+    )
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=BATCH_SECONDS,
+        metavar="S",
+        help=f"... or every S seconds, whichever comes first (default {BATCH_SECONDS:g}); a "
+        "run killed at any moment loses only the leads not committed yet",
     )
     parser.add_argument(
         "--max-age",
@@ -136,9 +153,11 @@ def fetch_command(args: argparse.Namespace) -> int:
                 max_age=args.max_age,
                 max_workers=args.workers,
                 refresh=args.refresh,
+                batch_leads=args.batch_leads,
+                batch_seconds=args.batch_seconds,
             )
     except KeyboardInterrupt:
-        stored = f" Leads completed so far are kept in {args.store}." if args.store else ""
+        stored = f" Leads fetched so far are kept in {args.store}." if args.store else ""
         print(f"\nInterrupted.{stored}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ValueError, LeadSquaredError) as err:

@@ -65,9 +65,14 @@ def print_summary(result: ReportResult, stream: TextIO) -> None:
     print(f"Open it in a browser (works offline): {result.path}", file=stream)
 
 
+DEMO_STORE = "lsq-demo-store"
+"""Where the demo keeps what it fetched (Delta tables; open it with ``ActivityStore``)."""
+
+
 def run_demo(
     out: str | Path = "lsq-report.html",
     *,
+    store: str | Path | None = DEMO_STORE,
     progress: bool = True,
     limit: int = DEFAULT_MAX_LEADS,
     stream: TextIO | None = None,
@@ -80,6 +85,8 @@ def run_demo(
 
     Args:
         out: where to write the report.
+        store: the store folder the sample leads are fetched into (a run over it refreshes
+            them: the newest page of each lead), or None for none.
         progress: show the fetch progress bar.
         limit: leads given their own charts.
         stream: where to print the summary (default: standard output).
@@ -107,7 +114,13 @@ def run_demo(
             flush=True,
         )
         client = fake.client()
-        result = run_fetch(list(fake.leads), client=client, progress=progress)
+        result = run_fetch(
+            list(fake.leads),
+            client=client,
+            store=store,
+            max_age=None if store is None else 0,
+            progress=progress,
+        )
         source = (
             f"Fetched from a fake LeadSquared on {fake.url} (the bundled sample, invented people)."
         )
@@ -122,6 +135,11 @@ def run_demo(
         notes=[f"Fetch: {result.summary()}."],
     )
     report.fetch = result
+    if store is not None:
+        report.notes.append(
+            f"The activities are stored in {str(store)!r} (Delta tables): "
+            f"`lsq-analysis store info {store}`, or lsq.ActivityStore({str(store)!r}) in Python."
+        )
     report.notes.append(
         f"The fake server's limit ({calls} calls per {seconds:g} s) is generous for the demo; "
         "the client kept to it itself."
@@ -225,6 +243,13 @@ def add_demo_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     parser.add_argument(
         "--out", default="lsq-report.html", help="the HTML file to write (default: %(default)s)"
     )
+    parser.add_argument(
+        "--store",
+        default=DEMO_STORE,
+        metavar="DIR",
+        help="the store folder to fetch into; a run over it refreshes the leads "
+        "(default: %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=demo_command)
 
@@ -233,7 +258,7 @@ def demo_command(args: argparse.Namespace) -> int:
     """Run ``lsq-analysis demo``; returns the exit status."""
 
     try:
-        run_demo(args.out, progress=not args.no_progress)
+        run_demo(args.out, store=args.store, progress=not args.no_progress)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130

@@ -1,4 +1,4 @@
-"""DeltaStore: the activities of many leads as Delta Lake tables that any engine reads.
+"""ActivityStore: the activities of many leads as Delta Lake tables that any engine reads.
 
 A store folder holds one Delta table per folder (:data:`TABLE_NAMES`; ``leads`` and
 ``users`` are kept free for later):
@@ -8,21 +8,22 @@ A store folder holds one Delta table per folder (:data:`TABLE_NAMES`; ``leads`` 
 * ``activities``: the same activities expanded by :func:`lsq_analysis.frames.activities_frame`,
   plus ``_batch_id`` and ``_row``; a new ``Data`` key adds a column (older rows read null);
 * ``fetches``: one row per lead per write (``lead_id``, ``batch_id``, ``fetched_at``,
-  ``pages``, ``n_activities``, ``outcome``).
+  ``pages``, ``n_activities``, ``outcome``, ``error``); a failed fetch adds a row with
+  ``outcome`` ``"failed"`` and its reason, and leaves the lead's stored rows as they were.
 
-**Writes append, reads pick each lead's latest batch.** :meth:`DeltaStore.write_leads`
+**Writes append, reads pick each lead's latest batch.** :meth:`ActivityStore.write_leads`
 appends a batch of leads to each table in one commit per table, ``fetches`` last, so a lead
 counted as fetched always has its rows, and a run killed between two commits loses nothing
 committed (the next write removes the rows of a batch that never reached ``fetches``).
 Writing a lead again never rewrites another lead's files: its older rows stay until
-:meth:`~DeltaStore.optimize`, and reads skip them (the lead's latest batch comes from
+:meth:`~ActivityStore.optimize`, and reads skip them (the lead's latest batch comes from
 ``fetches``). The batch id of a write is the version of ``fetches`` it creates, which is
-the store's :attr:`~DeltaStore.version`.
+the store's :attr:`~ActivityStore.version`.
 
 **One writer at a time, any number of readers.** Each write holds a lock file in the store
 folder (``filelock``) around its commits; a second writer waits up to ``lock_timeout``
 seconds, then gets a :class:`~lsq_analysis.errors.StoreError`. Readers never lock: every
-Delta snapshot is consistent, and :meth:`~DeltaStore.optimize` deletes unreferenced files
+Delta snapshot is consistent, and :meth:`~ActivityStore.optimize` deletes unreferenced files
 only once they are older than its retention window. Only activities are stored: no keys or
 secrets.
 
@@ -37,7 +38,7 @@ and the current rows only, at any time: join ``activities`` with each lead's lat
 ``fetches.batch_id`` where ``outcome = 'ok'`` on ``(lead_id, _batch_id)``.
 
 Example:
-    >>> store = DeltaStore("lsq-store")
+    >>> store = ActivityStore("lsq-store")
     >>> store.write_leads({"3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf": activities})
     1
     >>> store.frame(events="Email Opened").height
@@ -50,10 +51,11 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import polars as pl
 from deltalake import DeltaTable
 from filelock import FileLock, Timeout
@@ -61,10 +63,20 @@ from filelock import FileLock, Timeout
 from ..errors import StoreError
 from ..frames import column_order
 from ..vocabulary import Events, Leads, as_list, lead_ids, resolve_events
-from .batches import OUTCOME_OK, STORE_COLUMNS, batch_frames, canonical, changed_rows, stamped
-from .delta_folder import LATER_TABLES, LOCK_FILE, TABLE_NAMES, open_delta_folder
+from ..vocabulary import lead_id as canonical_lead
+from .batches import (
+    OUTCOME_OK,
+    STORE_COLUMNS,
+    batch_frames,
+    canonical,
+    changed_rows,
+    failed_rows,
+    stamped,
+)
+from .folder import LATER_TABLES, LOCK_FILE, STORE_VERSION, TABLE_NAMES, open_folder
 from .history import rows_as_of, version_at
-from .records import drop_empty_extras
+from .migrate import V1_FOLDER, migrate_v1, remove_leftovers
+from .records import as_max_age, drop_empty_extras
 from .tables import ACTIVITIES_SPEC, FETCHES_SPEC, RAW_SPEC, TARGET_ROWS, Table
 
 __all__ = [
@@ -72,19 +84,20 @@ __all__ = [
     "LATER_TABLES",
     "OUTCOME_OK",
     "TABLE_NAMES",
-    "DeltaStore",
+    "ActivityStore",
     "OptimizeResult",
 ]
+_UTC = pl.Datetime("us", "UTC")
 
 DEFAULT_RETENTION = timedelta(days=7)
-"""How long :meth:`DeltaStore.optimize` keeps files that no current snapshot references."""
+"""How long :meth:`ActivityStore.optimize` keeps files that no current snapshot references."""
 _KEY = ["lead_id", "_batch_id"]
 _PRUNE_PAIRS = 2_000  # up to this many leads, frame(leads) picks their files from statistics
 
 
 @dataclass(frozen=True)
 class OptimizeResult:
-    """What :meth:`DeltaStore.optimize` did.
+    """What :meth:`ActivityStore.optimize` did.
 
     Attributes:
         rows_dropped: superseded rows removed (``activities`` and ``raw`` together).
@@ -104,47 +117,71 @@ class _State:
     """What ``fetches`` says at one version: each lead's latest complete batch."""
 
     version: int
-    current: pl.DataFrame  # lead_id, _batch_id, n_activities
+    current: pl.DataFrame  # lead_id, _batch_id, n_activities, fetched_at, pages
 
 
-class DeltaStore:
+class ActivityStore:
     """Lead activities as Delta Lake tables: appended per batch, read as each lead's latest.
 
     Args:
         path: the store folder; created (with parents) when missing. An existing folder must
-            be empty or a store of this layout.
+            be empty or a store; a store of version 1 (Parquet per lead) is migrated to these
+            tables here, once (:mod:`~lsq_analysis.store.migrate`).
         lock_timeout: how long a write waits for another process's write to finish (seconds).
+        progress: show a progress bar while migrating a version-1 store.
 
     Raises:
-        StoreError: the folder is a file, holds other files, or is an :class:`ActivityStore`
-            folder (store version 1); the message says what to do.
+        StoreError: the folder is a file, holds other files, or holds a store of a newer
+            version; the message says what to do.
 
     Example:
-        >>> store = DeltaStore("lsq-store")
+        >>> store = ActivityStore("lsq-store")
         >>> version = store.write_leads(client_pages_by_lead)   # one batch, one commit a table
         >>> store.frame([lead]).height, store.version == version
         (24, True)
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 60.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, lock_timeout: float = 60.0, progress: bool = True
+    ) -> None:
         self.path = Path(path).expanduser()
         self.lock_timeout = lock_timeout
-        open_delta_folder(self.path)
+        found = open_folder(self.path)
         self._lock = FileLock(str(self.path / LOCK_FILE), timeout=lock_timeout)
+        self._open_tables()
+        if found < STORE_VERSION:
+            with self._locked():  # another process may have migrated it meanwhile
+                if open_folder(self.path) < STORE_VERSION:
+                    migrate_v1(self.path, self._write_migrated, progress=progress)
+        if not all(t.exists() for t in self._tables):
+            with self._locked():
+                self._create_tables()
+        if any((self.path / name).is_dir() for name in (V1_FOLDER, "cache", "tmp")):
+            remove_leftovers(self.path, stored=set(self.lead_ids()))
+
+    def _open_tables(self) -> None:
         self._raw = Table(self.path, RAW_SPEC)
         self._activities = Table(self.path, ACTIVITIES_SPEC)
         self._fetches = Table(self.path, FETCHES_SPEC)
         self._tables = (self._raw, self._activities, self._fetches)
         self._state_cache: _State | None = None
-        self._stale_cache: tuple[tuple[int, int], pl.Series] | None = None
+        self._stale_cache: dict[str, tuple[tuple[int, int], pl.Series]] = {}
+
+    def _create_tables(self) -> None:
+        for table in self._tables:
+            if not table.exists():
+                table.create()
+
+    def _write_migrated(
+        self, batch: Mapping[str, list[dict[str, Any]]], fetched_at: Mapping[str, datetime]
+    ) -> None:
         if not all(t.exists() for t in self._tables):
-            with self._locked():
-                for table in self._tables:
-                    if not table.exists():
-                        table.create()
+            self._open_tables()  # the migration removed what a killed one had half written
+            self._create_tables()
+        self.write_leads(batch, fetched_at=fetched_at)
 
     def __repr__(self) -> str:
-        return f"DeltaStore({str(self.path)!r})"
+        return f"ActivityStore({str(self.path)!r})"
 
     # ------------------------------------------------------------------ locking
     @contextmanager
@@ -180,7 +217,13 @@ class DeltaStore:
         current = (
             self._fetches.scan(dt)
             .filter(pl.col("outcome") == OUTCOME_OK)
-            .select("lead_id", pl.col("batch_id").alias("_batch_id"), "n_activities")
+            .select(
+                "lead_id",
+                pl.col("batch_id").alias("_batch_id"),
+                "n_activities",
+                "fetched_at",
+                "pages",
+            )
             .sort("_batch_id")
             .unique("lead_id", keep="last", maintain_order=True)
             .collect()
@@ -188,37 +231,41 @@ class DeltaStore:
         self._state_cache = _State(dt.version(), current)
         return self._state_cache
 
-    def _snapshots(self) -> tuple[_State, DeltaTable]:
-        """``fetches`` first, then ``activities`` (so every batch ``fetches`` names is there);
-        read again if a commit to ``fetches`` came in between."""
+    def _snapshots(self, table: Table | None = None) -> tuple[_State, DeltaTable]:
+        """``fetches`` first, then ``activities`` (or ``table``: so every batch ``fetches``
+        names is there); read again if a commit to ``fetches`` came in between."""
+        table = table or self._activities
         for _ in range(5):
             state = self._state()
-            dt = self._activities.snapshot()
+            dt = table.snapshot()
             if self._fetches.snapshot().version() == state.version:
                 return state, dt
         return state, dt
 
-    def _stale(self, dt: DeltaTable, state: _State) -> pl.Series:
-        """The ``_row`` of every row in ``activities`` that is not of its lead's latest batch
+    def _stale(self, table: Table, dt: DeltaTable, state: _State) -> pl.Series:
+        """The row numbers of every row in ``table`` that is not of its lead's latest batch
         (superseded, or of a write whose ``fetches`` commit never came).
 
         Row numbers are unique in the table, so reads drop these rows with a filter on one
         integer column: much cheaper than a join on (lead, batch) over every row."""
         key = (dt.version(), state.version)
-        if self._stale_cache is not None and self._stale_cache[0] == key:
-            return self._stale_cache[1]
-        rows = int(self._activities.files(dt)["rows"].sum())
+        cached = self._stale_cache.get(table.spec.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        row, batch = str(table.spec.row), table.spec.batch
+        rows = int(table.files(dt)["rows"].sum())
         if rows == int(state.current["n_activities"].sum()):
-            stale = pl.Series("_row", [], dtype=pl.Int64)
+            stale = pl.Series(row, [], dtype=pl.Int64)
         else:
+            current = state.current.lazy().select("lead_id", pl.col("_batch_id").alias(batch))
             stale = (
-                self._activities.scan(dt)
-                .select(*_KEY, "_row")
-                .join(state.current.lazy().select(_KEY), on=_KEY, how="anti")
+                table.scan(dt)
+                .select("lead_id", batch, row)
+                .join(current, on=["lead_id", batch], how="anti")
                 .collect()
-                .get_column("_row")
+                .get_column(row)
             )
-        self._stale_cache = (key, stale)
+        self._stale_cache[table.spec.name] = (key, stale)
         return stale
 
     # ------------------------------------------------------------------ writes
@@ -228,6 +275,7 @@ class DeltaStore:
         *,
         fetched_at: datetime | Mapping[str, datetime] | None = None,
         pages: int | Mapping[str, int] | None = None,
+        failed: Mapping[str, str] | None = None,
     ) -> int:
         """Store a batch of leads completely, replacing what was stored for them.
 
@@ -236,6 +284,8 @@ class DeltaStore:
                 Ids are canonicalised (:func:`lsq_analysis.vocabulary.lead_id`).
             fetched_at: when they were fetched, for all or per lead (default: now).
             pages: how many pages each lead took, for all or per lead (default: unknown).
+            failed: lead id -> why its fetch failed, recorded in ``fetches`` (outcome
+                ``"failed"``) in the same commit; what was stored for those leads stays.
 
         Returns:
             The store's new :attr:`version` (also the batch id of these rows); the version
@@ -250,7 +300,8 @@ class DeltaStore:
             7
         """
         items = canonical(mapping)
-        if not items:
+        failures = failed_rows({k: v for k, v in (failed or {}).items()})
+        if not items and not failures.height:
             return self.version
         batch = batch_frames(items, fetched_at=fetched_at, pages=pages)  # outside the lock
         with self._locked():  # one look for newer commits per table; ours move them on
@@ -262,11 +313,15 @@ class DeltaStore:
             if rows.activities is not None:
                 self._raw.append(rows.raw, metadata=meta)
                 table.append(rows.activities, metadata=meta, merge_schema=True)
-            version = self._fetches.append(rows.fetches, metadata=meta)  # last: now it counts
+            fetches = pl.concat(
+                [rows.fetches, failures.with_columns(batch_id=pl.lit(batch_id, pl.Int64))],
+                how="diagonal_relaxed",
+            ).select(list(FETCHES_SPEC.schema))
+            version = self._fetches.append(fetches, metadata=meta, merge_schema=True)  # last
         if version != batch_id:
             raise StoreError(
                 f"The store {str(self.path)!r} was written by someone not holding its lock "
-                f"(expected version {batch_id}, found {version}); write only through DeltaStore."
+                f"(expected version {batch_id}, found {version}); write only through ActivityStore."
             )
         return batch_id
 
@@ -281,28 +336,31 @@ class DeltaStore:
                 table.snapshot()
 
     # ------------------------------------------------------------------ reads
-    def _lazy(self, leads: list[str] | None) -> pl.LazyFrame:
-        """Each lead's latest rows (with the store columns), in write order."""
-        state, dt = self._snapshots()
-        table = self._activities
+    def _lazy(self, leads: list[str] | None, table: Table | None = None) -> pl.LazyFrame:
+        """Each lead's latest rows in ``activities`` (or ``table``), with the store columns,
+        in write order."""
+        table = table or self._activities
+        state, dt = self._snapshots(table)
+        row, batch = str(table.spec.row), table.spec.batch
         if leads is None:
             scan = table.scan(dt)
-            stale = self._stale(dt, state)
+            stale = self._stale(table, dt, state)
             if stale.len():
-                scan = scan.filter(~pl.col("_row").is_in(stale.implode()))
+                scan = scan.filter(~pl.col(row).is_in(stale.implode()))
             return scan
         pairs = state.current.filter(pl.col("lead_id").is_in(pl.Series(leads).implode()))
+        pairs = pairs.select("lead_id", pl.col("_batch_id").alias(batch))
         files = table.files(dt)
         if pairs.height <= _PRUNE_PAIRS:
             hits = files.join(pairs, how="cross").filter(
-                _within("lead_id", pl.col("lead_id")), _within("_batch_id", pl.col("_batch_id"))
+                _within("lead_id", pl.col("lead_id")), _within(batch, pl.col(batch))
             )
             files = files.filter(pl.col("path").is_in(hits["path"].implode()))
-        wanted, batches = pairs["lead_id"].implode(), pairs["_batch_id"].unique().implode()
+        wanted, batches = pairs["lead_id"].implode(), pairs[batch].unique().implode()
         return (  # the filters skip row groups by their statistics; the join is exact
             table.scan(dt, files["path"].to_list())
-            .filter(pl.col("_batch_id").is_in(batches), pl.col("lead_id").is_in(wanted))
-            .join(pairs.lazy().select(_KEY), on=_KEY, how="semi", maintain_order="left")
+            .filter(pl.col(batch).is_in(batches), pl.col("lead_id").is_in(wanted))
+            .join(pairs.lazy(), on=["lead_id", batch], how="semi", maintain_order="left")
         )
 
     def scan(self) -> pl.LazyFrame:
@@ -328,8 +386,9 @@ class DeltaStore:
 
         Returns:
             The same frame as :func:`~lsq_analysis.frames.activities_frame` of the stored
-            activities (``lead_id`` is the canonical id they were stored under), leads in
-            the order they were last written, each lead's activities in the API's order.
+            activities (``lead_id`` is the canonical id they were stored under): the leads
+            in the order given (all leads: in the order they were last written), each
+            lead's activities in the API's order.
             With ``leads`` or ``events``, expanded columns empty in the rows returned are
             left out.
 
@@ -347,10 +406,17 @@ class DeltaStore:
             lazy = lazy.filter(
                 pl.col("event_code").is_in(pl.Series(codes, dtype=pl.Int32).implode())
             )
-        df = lazy.collect()
+        df = self._collect(lazy, self._activities)
         if not df["_row"].is_sorted():  # an append's writer reordered its input: rare, costly
             df = df.sort("_row")
-        df = df.select(_public(df.columns))
+        if wanted is not None and len(wanted) > 1 and df.height:
+            order = pl.DataFrame(
+                {"lead_id": wanted, "_order": pl.int_range(len(wanted), eager=True)}
+            )
+            df = df.join(order, on="lead_id", how="left", maintain_order="left").sort(
+                "_order", maintain_order=True
+            )
+        df = df.select(_public([c for c in df.columns if c != "_order"]))
         return df if leads is None and events is None else drop_empty_extras(df)
 
     def lead_ids(self) -> list[str]:
@@ -361,6 +427,147 @@ class DeltaStore:
             50000
         """
         return sorted(self._state().current["lead_id"].to_list())
+
+    def __contains__(self, lead: object) -> bool:
+        try:
+            wanted = canonical_lead(lead) if isinstance(lead, str) else None
+        except ValueError:
+            return False
+        current = self._state().current["lead_id"]
+        return wanted is not None and bool(current.is_in(pl.Series([wanted]).implode()).any())
+
+    def __len__(self) -> int:
+        return self._state().current.height
+
+    def leads(self) -> pl.DataFrame:
+        """One row per stored lead: ``lead_id``, ``fetched_at``, ``n_activities``, ``pages``,
+        sorted by lead.
+
+        Example:
+            >>> store.leads().filter(pl.col("n_activities") == 0)
+        """
+        current = self._state().current
+        return current.select(
+            "lead_id", "fetched_at", pl.col("n_activities").cast(pl.Int64), "pages"
+        ).sort("lead_id")
+
+    def plan(
+        self, lead_ids: Iterable[str], max_age: float | timedelta | None = None
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Split leads into (fresh, stale, missing) as a fetch sees them, each in the given
+        order and spelling: fresh when stored and ``max_age`` is None or it was fetched less
+        than ``max_age`` ago, stale when stored longer ago, missing when not stored.
+
+        Example:
+            >>> fresh, stale, missing = store.plan(lead_ids, max_age=timedelta(days=1))
+        """
+        age = as_max_age(max_age)
+        given = list(lead_ids)
+        when = dict(self._state().current.select("lead_id", "fetched_at").iter_rows())
+        now = datetime.now(timezone.utc)
+        fresh: list[str] = []
+        stale: list[str] = []
+        missing: list[str] = []
+        for raw in given:
+            fetched = when.get(canonical_lead(raw))
+            if fetched is None:
+                missing.append(raw)
+            else:
+                (fresh if age is None or now - fetched < age else stale).append(raw)
+        return fresh, stale, missing
+
+    def raw_rows(self, leads: Leads = None) -> pl.DataFrame:
+        """The stored rows of ``raw`` for some leads (or all): ``lead_id``, ``position`` (0 =
+        newest), ``activity`` (the JSON text as received) and ``fetched_at``, in write order.
+
+        Example:
+            >>> store.raw_rows([lead])["activity"][0][:20]
+            '{"Id":"0b6e4d2c-...'
+        """
+        wanted = None if leads is None else lead_ids(as_list(leads))[0]
+        lazy = self._lazy(wanted, self._raw).select("lead_id", "position", "activity", "fetched_at")
+        return self._collect(lazy, self._raw)
+
+    def _collect(self, lazy: pl.LazyFrame, table: Table) -> pl.DataFrame:
+        try:
+            return lazy.collect()
+        except (OSError, pl.exceptions.PolarsError) as err:  # a damaged or missing data file
+            raise StoreError(
+                f"A data file of the store table {str(table.path)!r} cannot be read "
+                f"({type(err).__name__}: {str(err)[:300]}). Was a file of the store changed "
+                "or deleted? Restore the folder from a backup, or fetch into a new folder."
+            ) from None
+
+    def read_activities(self, lead: str) -> list[dict[str, Any]]:
+        """One lead's activities exactly as the API sent them (newest first); ``[]`` when the
+        store does not hold the lead.
+
+        Example:
+            >>> store.read_activities(lead)[0]["EventName"]
+            'Email Opened'
+        """
+        rows = self.raw_rows([lead])
+        return [orjson.loads(text) for text in rows.sort("position")["activity"]]
+
+    def scan_raw(self) -> pl.LazyFrame:
+        """Every lead's current rows of ``raw``, lazily (see :meth:`raw_rows`).
+
+        Example:
+            >>> store.scan_raw().select(pl.len()).collect().item()
+            41210
+        """
+        return self._lazy(None, self._raw).select("lead_id", "position", "activity", "fetched_at")
+
+    def write_lead(
+        self,
+        lead: str,
+        activities: Sequence[Mapping[str, Any]],
+        *,
+        fetched_at: datetime | None = None,
+    ) -> int:
+        """Store one lead completely (a batch of one; for many, :meth:`write_leads`).
+
+        Example:
+            >>> store.write_lead("3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf", activities)
+            3
+        """
+        return self.write_leads({lead: activities}, fetched_at=fetched_at)
+
+    def info(self) -> dict[str, Any]:
+        """What the store holds: leads, activities, version, size on disk, last refresh, and
+        how many data files and superseded rows (until :meth:`optimize`) each table has.
+
+        Example:
+            >>> store.info()["leads"]
+            300
+        """
+        state = self._state()
+        tables: dict[str, dict[str, int]] = {}
+        for table in self._tables:
+            files = table.files(table.snapshot())
+            tables[table.spec.name] = {
+                "files": files.height,
+                "rows": int(files["rows"].sum()),
+                "bytes": int(files["size"].sum()),
+            }
+        on_disk = sum(
+            f.stat().st_size for f in self.path.rglob("*") if f.is_file() and not f.is_symlink()
+        )
+        current = int(state.current["n_activities"].sum())
+        fetches = self._fetches.scan(self._fetches.snapshot())
+        failed = fetches.filter(pl.col("outcome") != OUTCOME_OK).select(pl.len()).collect()
+        return {
+            "path": str(self.path),
+            "store_version": STORE_VERSION,
+            "version": state.version,
+            "leads": state.current.height,
+            "activities": current,
+            "superseded_rows": tables["activities"]["rows"] - current,
+            "failed_fetches": int(failed.item()),
+            "last_refresh": state.current["fetched_at"].max(),
+            "bytes_on_disk": on_disk,
+            "tables": tables,
+        }
 
     def fetches(self) -> pl.DataFrame:
         """The ``fetches`` table: one row per lead per write, oldest first.
@@ -422,7 +629,7 @@ class DeltaStore:
         )
         out = changed_rows(new, rows_as_of(table, then, new.schema))
         out = out if out["_row"].is_sorted() else out.sort("_row")
-        return drop_empty_extras(out.select(*_public(out.columns), "change"))
+        return drop_empty_extras(out.select(_public(out.columns))).with_columns(out["change"])
 
     # ------------------------------------------------------------------ upkeep
     def optimize(self, *, retention: timedelta = DEFAULT_RETENTION) -> OptimizeResult:

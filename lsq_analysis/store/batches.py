@@ -27,17 +27,21 @@ from ..vocabulary import lead_id, to_utc
 from .tables import FETCHES_SPEC, RAW_SPEC, ROW_BITS
 
 __all__ = [
+    "OUTCOME_FAILED",
     "OUTCOME_OK",
     "STORE_COLUMNS",
     "Batch",
     "batch_frames",
     "canonical",
     "changed_rows",
+    "failed_rows",
     "stamped",
 ]
 
 OUTCOME_OK = "ok"
 """``fetches.outcome`` of a lead whose activities were stored completely."""
+OUTCOME_FAILED = "failed"
+"""``fetches.outcome`` of a fetch that failed: nothing stored, the lead's older rows stand."""
 STORE_COLUMNS = ("_batch_id", "_row")
 """The columns the store adds to the expanded frame in ``activities``."""
 Items = list[tuple[str, list[Mapping[str, Any]]]]
@@ -127,10 +131,32 @@ def batch_frames(
             "pages": _per_lead(pages, items, None),
             "n_activities": counts,
             "outcome": [OUTCOME_OK] * len(items),
+            "error": [None] * len(items),
         },
         schema={k: v for k, v in FETCHES_SPEC.schema.items() if k != "batch_id"},
     )
     return Batch(raw, expanded, fetches)
+
+
+def failed_rows(failed: Mapping[str, str], *, at: datetime | None = None) -> pl.DataFrame:
+    """``fetches`` rows (without a batch id) for leads whose fetch failed: lead -> reason.
+
+    Example:
+        >>> failed_rows({"3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf": "ServerError: ..."})["outcome"]
+    """
+    leads = [lead_id(k) for k in failed]
+    when = to_utc(at or datetime.now(timezone.utc), "at")
+    return pl.DataFrame(
+        {
+            "lead_id": leads,
+            "fetched_at": [when] * len(leads),
+            "pages": [None] * len(leads),
+            "n_activities": [0] * len(leads),
+            "outcome": [OUTCOME_FAILED] * len(leads),
+            "error": [str(v)[:2000] for v in failed.values()],
+        },
+        schema={k: v for k, v in FETCHES_SPEC.schema.items() if k != "batch_id"},
+    )
 
 
 def stamped(batch: Batch, batch_id: int, table_schema: Mapping[str, pl.DataType]) -> Batch:

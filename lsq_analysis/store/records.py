@@ -31,6 +31,7 @@ __all__ = [
     "as_max_age",
     "concat_frames",
     "drop_empty_extras",
+    "merge_activities",
     "merge_refreshed",
     "normalise_lead",
     "raw_rows",
@@ -165,6 +166,43 @@ def merge_refreshed(stored: pl.DataFrame, fetched: pl.DataFrame, *, complete: bo
     return out.with_columns(pl.int_range(pl.len(), dtype=pl.Int32).alias("position")).select(
         list(RAW_SCHEMA)
     )
+
+
+def merge_activities(
+    stored: Sequence[Mapping[str, Any]],
+    fetched: Sequence[Mapping[str, Any]],
+    *,
+    complete: bool,
+) -> list[Mapping[str, Any]]:
+    """A lead's activities after a refresh: the newest pages merged into what was stored.
+
+    ``fetched`` holds the activities of the pages just fetched (newest first, exact
+    duplicates already removed); ``complete`` says whether those pages cover the whole
+    lead. A complete fetch replaces what was stored. Otherwise the fetched pages cover
+    every activity created at or after their oldest ``CreatedOn``: stored activities older
+    than that are kept, stored ones at that very second are kept unless fetched again
+    (compared as whole activities), and stored ones newer than that which the API no
+    longer lists in those pages are replaced by what it lists.
+
+    Example:
+        >>> old, new = {"Id": "a", "CreatedOn": "2025-01"}, {"Id": "b", "CreatedOn": "2025-02"}
+        >>> [a["Id"] for a in merge_activities([old], [new], complete=False)]
+        ['b', 'a']
+    """
+    if complete or not stored:
+        return list(fetched)
+    if not fetched:
+        return list(stored)
+    created = [_text(a.get("CreatedOn")) for a in fetched]
+    boundary = min((c for c in created if c is not None), default=None)
+    fetched_ids = {activity_identity(a) for a in fetched}
+    kept = [
+        a
+        for a in stored
+        if ((c := _text(a.get("CreatedOn"))) is None or boundary is None or c <= boundary)
+        and activity_identity(a) not in fetched_ids
+    ]
+    return [*fetched, *kept]
 
 
 def take_leads(

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema
 from deltalake.transaction import AddAction, RemoveAction
 
 from ..errors import StoreError
@@ -116,13 +116,15 @@ FETCHES_SPEC = TableSpec(
         "pages": pl.Int32(),
         "n_activities": pl.Int32(),
         "outcome": pl.String(),
+        "error": pl.String(),
     },
     batch="batch_id",
     row=None,
     stats=("lead_id", "batch_id"),
     compression="ZSTD",
 )
-"""``fetches``: one row per lead per write, committed after (never before) the lead's rows."""
+"""``fetches``: one row per lead per write, committed after (never before) the lead's rows;
+``outcome`` is ``"ok"``, or ``"failed"`` for a fetch that stored nothing (``error`` says why)."""
 
 
 def arrow_schema(schema: Mapping[str, pl.DataType]) -> Any:
@@ -247,17 +249,41 @@ class Table:
         self, frame: pl.DataFrame, *, metadata: Mapping[str, Any], merge_schema: bool = False
     ) -> int:
         """Append rows in one commit (to the snapshot last taken: hold the store's lock and
-        take one first); with ``merge_schema``, new columns join the table. Returns the
-        table's new version."""
-        props = WriterProperties(compression=self.spec.compression, max_row_group_size=_ROW_GROUP)
-        write_deltalake(
-            self.snapshot(refresh=False),  # the writer's snapshot, moved on by its commit
-            frame.to_arrow(compat_level=pl.CompatLevel.oldest()),
-            mode="append",
-            schema_mode="merge" if merge_schema else None,
-            writer_properties=props,
-            commit_properties=CommitProperties(custom_metadata=dict(metadata)),
-        )
+        take one first); with ``merge_schema``, new columns join the table first (a commit of
+        their own). Returns the table's new version.
+
+        The rows are written as one file here (polars, in order) and committed with a Delta
+        transaction: ``write_deltalake`` cannot write under a folder whose name holds ``[``
+        or ``]`` (delta-rs reads the path as a URL), which a shared drive's folder may.
+        """
+        dt = self.snapshot(refresh=False)  # the writer's snapshot, moved on by its commits
+        try:
+            known = self.schema(dt)
+            new = [c for c in frame.columns if c not in known]
+            if new and not merge_schema:
+                raise StoreError(
+                    f"The rows for {str(self.path)!r} have columns the table lacks: {new[:5]}"
+                )
+            if new:
+                fields = Schema.from_arrow(arrow_schema(frame.select(new).schema)).fields
+                dt.alter.add_columns(list(fields))
+            added = self._write_file(frame)
+            dt.create_write_transaction(
+                [added],
+                mode="append",
+                schema=dt.schema(),
+                commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+            )
+            dt.update_incremental()  # our own commit (the lock is held): nothing else to read
+        except StoreError:
+            raise
+        except Exception as err:  # deltalake raises OSError and its own kinds (disk full, ...)
+            self._latest = None  # read the log again next time: the commit may not have come
+            raise StoreError(
+                f"Writing to the store table {str(self.path)!r} failed ({type(err).__name__}: "
+                f"{str(err)[:300]}). Check the free space and the permissions of the store "
+                "folder; nothing of this batch counts as stored, and a run fetches it again."
+            ) from None
         return self.snapshot(refresh=False).version()
 
     def rewrite(

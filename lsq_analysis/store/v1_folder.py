@@ -1,4 +1,5 @@
-"""The store folder on disk: its layout, its version marker, and atomic file writes.
+"""The folder of a version-1 store (:class:`~lsq_analysis.store.v1_store.V1Store`): its
+layout, its version marker, and atomic file writes.
 
 Layout of a store folder (:data:`STORE_VERSION` 1)::
 
@@ -32,6 +33,7 @@ import polars as pl
 
 from ..errors import StoreError
 from ..vocabulary import GUID_PATTERN
+from .folder import MARKER
 from .records import normalise_lead
 
 __all__ = [
@@ -46,9 +48,8 @@ __all__ = [
 ]
 
 STORE_VERSION = 1
-"""Bumped whenever the layout or the raw file schema changes incompatibly."""
+"""The layout version of this folder (the current store is version 2: see ``folder``)."""
 
-MARKER = "lsq-store.json"
 RAW = "raw"
 CACHE = "cache"
 TMP = "tmp"

@@ -1,6 +1,8 @@
-"""ActivityStore: a folder of raw activities per lead, as Parquet, that any engine can scan.
+"""V1Store: the store layout of version 1 (raw activities per lead as Parquet, with an
+expanded cache), kept to migrate such folders to :class:`ActivityStore` and to measure
+against. New code uses :class:`~lsq_analysis.store.ActivityStore`.
 
-The folder's layout is in :mod:`lsq_analysis.store.folder`. A lead is stored *completely* or
+The folder's layout is in :mod:`lsq_analysis.store.v1_folder`. A lead is stored *completely* or
 not at all: its file is written under ``tmp/`` and renamed into place, so the file's
 presence is the marker that the lead is complete. The raw files are the truth; the expanded
 cache is rebuilt for any lead whose raw file changed since the cache was written (for
@@ -13,7 +15,7 @@ store from elsewhere: ``pl.scan_parquet("store/raw/**/*.parquet", hive_partition
 or DuckDB's ``read_parquet('store/raw/*/*.parquet', hive_partitioning = true)``.
 
 Example:
-    >>> store = ActivityStore("lsq-store")
+    >>> store = V1Store("lsq-store")
     >>> store.write_lead("3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf", activities)
     >>> store.frame().height
     24
@@ -35,7 +37,17 @@ import polars as pl
 
 from ..errors import StoreError
 from ..vocabulary import Event, resolve_events
-from .folder import (
+from .records import (
+    RAW_SCHEMA,
+    LeadRecord,
+    as_max_age,
+    concat_frames,
+    drop_empty_extras,
+    normalise_lead,
+    raw_rows,
+    take_leads,
+)
+from .v1_folder import (
     CACHE,
     CACHE_FILE,
     INDEX_FILE,
@@ -47,18 +59,8 @@ from .folder import (
     open_folder,
     utcnow,
 )
-from .records import (
-    RAW_SCHEMA,
-    LeadRecord,
-    as_max_age,
-    concat_frames,
-    drop_empty_extras,
-    normalise_lead,
-    raw_rows,
-    take_leads,
-)
 
-__all__ = ["ActivityStore"]
+__all__ = ["V1Store"]
 
 _INDEX_SCHEMA: dict[str, pl.DataType] = {
     "lead_id": pl.String(),
@@ -79,7 +81,7 @@ class _Entry:
     offset: int
 
 
-class ActivityStore:
+class V1Store:
     """Raw activities per lead as Parquet, with an expanded cache for fast reads.
 
     Args:
@@ -91,7 +93,7 @@ class ActivityStore:
             was written by another version of lsq-analysis. The message says what to do.
 
     Example:
-        >>> store = ActivityStore("lsq-store")
+        >>> store = V1Store("lsq-store")
         >>> df = lsq.fetch_activities(lead_ids, store=store)   # fetches and stores
         >>> store.frame().height == df.height                   # no API call
         True
@@ -103,7 +105,7 @@ class ActivityStore:
         open_folder(self.path)
 
     def __repr__(self) -> str:
-        return f"ActivityStore({str(self.path)!r})"
+        return f"V1Store({str(self.path)!r})"
 
     def lead_path(self, lead_id: str) -> Path:
         """The raw file of one lead (it exists only once the lead is complete).
