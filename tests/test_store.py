@@ -200,7 +200,7 @@ def test_optimize_keeps_frame_and_drops_superseded_rows(tmp_path: Path, leads: L
     assert changes.height == written_since.height
     assert store.optimize().files_replaced == 0  # nothing left to do
     store.optimize(retention=timedelta(0))  # deletes the files of older versions
-    with pytest.raises(StoreError, match="no longer kept"):
+    with pytest.raises(StoreError, match=r"no longer kept|history from version"):
         store.changes(since=v1)
     assert store.frame().equals(df)
 
@@ -463,3 +463,23 @@ def test_changes_with_nothing_changed_is_empty_with_its_columns(
     assert none.height == 0 and none.columns[-1] == "change"
     store.write_leads(dict(list(leads.items())[:2]))  # written again, unchanged
     assert store.changes(since=1).height == 0
+
+
+def test_optimize_keeps_fetches_to_the_retention_window(tmp_path: Path, leads: Leads) -> None:
+    """A store refreshed daily for months must not read an ever longer fetches table: past
+    the retention window each lead keeps only its state then (and its last failure)."""
+    store = ActivityStore(tmp_path / "s")
+    for _ in range(3):
+        store.write_leads(leads)
+    store.write_leads({}, failed={next(iter(leads)): "ServerError: 500"})
+    before, first = store.frame(), store.version
+    assert store.fetches().height == 3 * len(leads) + 1
+    result = store.optimize(retention=timedelta(0))
+    assert result.fetches_dropped == 2 * len(leads)
+    fetches = store.fetches()
+    assert fetches.height == len(leads) + 1 and fetches["outcome"].value_counts().height == 2
+    assert ActivityStore(tmp_path / "s").frame().equals(before)
+    with pytest.raises(StoreError, match="kept the store's history from version"):
+        store.changes(since=1)
+    assert store.changes(since=first).height == 0  # from the horizon on: exact
+    assert store.optimize(retention=timedelta(0)).fetches_dropped == 0  # nothing more to drop

@@ -101,7 +101,8 @@ def store_command(args: argparse.Namespace) -> int:
     print(
         f"Optimized {str(path)!r}: {result.rows_dropped:,} superseded rows dropped, "
         f"{result.files_replaced:,} files rewritten as {result.files_written:,}, "
-        f"{result.files_deleted:,} old files deleted; size on disk "
+        f"{result.files_deleted:,} old files deleted, {result.fetches_dropped:,} old rows of "
+        f"fetches dropped; size on disk "
         f"{_size(before['bytes_on_disk'])} -> {_size(after['bytes_on_disk'])}."
     )
     return EXIT_OK

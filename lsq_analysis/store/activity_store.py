@@ -74,7 +74,7 @@ from .batches import (
     stamped,
 )
 from .folder import LATER_TABLES, LOCK_FILE, STORE_VERSION, TABLE_NAMES, open_folder
-from .history import rows_as_of, version_at
+from .history import HISTORY_FROM, history_from, prune_fetches, rows_as_of, version_at
 from .migrate import V1_FOLDER, migrate_v1, remove_leftovers
 from .records import as_max_age, drop_empty_extras
 from .tables import ACTIVITIES_SPEC, FETCHES_SPEC, RAW_SPEC, TARGET_ROWS, Table
@@ -104,12 +104,15 @@ class OptimizeResult:
         files_replaced: data files rewritten (compacted, without superseded rows).
         files_written: data files written in their place.
         files_deleted: unreferenced files older than the retention window, deleted.
+        fetches_dropped: rows of ``fetches`` older than the retention window that no longer
+            say what a lead is (each lead keeps its state then and its last failure).
     """
 
     rows_dropped: int
     files_replaced: int
     files_written: int
     files_deleted: int
+    fetches_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -603,6 +606,11 @@ class ActivityStore:
             >>> store.changes(since=v)["change"].value_counts()
         """
         base = version_at(self._fetches, since)
+        if base < history_from(self._fetches) - 1:
+            raise StoreError(
+                f"since={since!r}: optimize() kept the store's history from version "
+                f"{history_from(self._fetches)} on (its retention); pass a later version or time"
+            )
         state, dt = self._snapshots()
         if base > state.version:
             raise ValueError(f"since={since!r}: the store is at version {state.version}")
@@ -644,7 +652,7 @@ class ActivityStore:
             >>> store.optimize().rows_dropped
             20000
         """
-        dropped = replaced = written = 0
+        dropped = replaced = written = pruned = 0
         with self._locked():
             state = self._state()
             meta = {"lsq.operation": "optimize"}
@@ -652,14 +660,21 @@ class ActivityStore:
                 keep = state.current.rename({"_batch_id": table.spec.batch})
                 d, r, w = table.compact(keep, metadata=meta)
                 dropped, replaced, written = dropped + d, replaced + r, written + w
+            try:  # fetches keeps each lead's rows of the retention window, and its state before
+                horizon = version_at(self._fetches, datetime.now(timezone.utc) - retention) + 1
+            except StoreError:
+                horizon = 0
             dt = self._fetches.snapshot()
-            files = self._fetches.files(dt)
-            if files.height > 1 and files.filter(pl.col("rows") < TARGET_ROWS // 2).height:
-                frames = [[self._fetches.scan(dt).collect()]]
-                written += self._fetches.rewrite(dt, files["path"].to_list(), frames, metadata=meta)
-                replaced += files.height
+            files, rows = self._fetches.files(dt), self._fetches.scan(dt).collect()
+            kept = prune_fetches(rows, horizon)
+            small = files.height > 1 and files.filter(pl.col("rows") < TARGET_ROWS // 2).height
+            if kept.height < rows.height or small:
+                mark = {**meta, HISTORY_FROM: horizon} if kept.height < rows.height else meta
+                paths = files["path"].to_list()
+                written += self._fetches.rewrite(dt, paths, [[kept]], metadata=mark)
+                replaced, pruned = replaced + files.height, rows.height - kept.height
             deleted = sum(len(t.vacuum(retention)) for t in self._tables)
-        return OptimizeResult(dropped, replaced, written, deleted)
+        return OptimizeResult(dropped, replaced, written, deleted, pruned)
 
 
 # ---------------------------------------------------------------------- helpers

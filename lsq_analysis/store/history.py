@@ -108,3 +108,41 @@ def rows_as_of(activities: Table, pairs: pl.DataFrame, schema: pl.Schema) -> pl.
         f"changes(): the activities of {missing.height} leads as they were at that version "
         "are no longer kept; ask for changes since a later version or time"
     )
+
+
+HISTORY_FROM = "lsq.history_from"
+"""Commit metadata of an ``optimize()`` that pruned ``fetches``: the first version whose
+rows it kept whole (``changes()`` reaches no further back)."""
+
+
+def prune_fetches(rows: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """The ``fetches`` rows worth keeping: every row of a batch from ``horizon`` on, and of the
+    batches before it only each lead's latest row of each outcome (what the lead was at the
+    horizon, and its last failure), so ``changes(since)`` stays exact for any
+    ``since >= horizon - 1``.
+
+    Example:
+        >>> prune_fetches(store.fetches(), horizon=40).height
+        100000
+    """
+    if horizon <= 0:
+        return rows
+    recent = rows.filter(pl.col("batch_id") >= horizon)
+    older = (
+        rows.filter(pl.col("batch_id") < horizon)
+        .sort("batch_id", maintain_order=True)
+        .unique(["lead_id", "outcome"], keep="last", maintain_order=True)
+    )
+    return pl.concat([older, recent]).sort("batch_id", maintain_order=True)
+
+
+def history_from(fetches: Table) -> int:
+    """The first version :func:`prune_fetches` kept whole, by the latest ``optimize()`` that
+    pruned (0: the whole history is there).
+
+    Example:
+        >>> history_from(fetches)
+        0
+    """
+    marks = [int(h[HISTORY_FROM]) for h in fetches.snapshot().history() if HISTORY_FROM in h]
+    return max(marks, default=0)
