@@ -468,6 +468,163 @@ def test_explorer_shows_one_lead_as_a_row_per_event_type(frame, monkeypatch):
     assert all(set(t.y) == {t.name} for t in _visible(timeline))
 
 
+# ---------------------------------------------------------------- the explorer on a store
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A real Delta store of 24 synthetic leads (3 to 40 activities each), in two writes."""
+    from lsq_analysis import synthetic_activities
+    from lsq_analysis.store import ActivityStore
+
+    store = ActivityStore(tmp_path / "store", progress=False)
+    store.write_leads(synthetic_activities(14, activities=(3, 40), seed=5))
+    store.write_leads(synthetic_activities(10, activities=(3, 40), seed=6))
+    return store
+
+
+def _record_frame_calls(store) -> list:
+    """Wrap the store object's ``frame`` so each call's ``leads`` is recorded (None: all)."""
+    from lsq_analysis.vocabulary import as_list
+
+    calls: list = []
+    original = store.frame
+
+    def frame(leads=None, **kwargs):
+        calls.append(None if leads is None else list(as_list(leads)))
+        return original(leads, **kwargs)
+
+    store.frame = frame  # the instance's attribute shadows the method
+    return calls
+
+
+def _assert_same_view(on_store, on_frame) -> None:
+    """Both explorers show the same data: every frame, the figures' traces, the lists."""
+    from polars.testing import assert_frame_equal
+
+    assert sorted(on_store.frames) == sorted(on_frame.frames)
+    for name, shown in on_frame.frames.items():
+        assert_frame_equal(on_store.frames[name], shown, check_exact=True)
+    for name, figure in on_frame.figures.items():
+        expected = [(t.name, list(t.x), list(t.y)) for t in _visible(figure)]
+        assert [(t.name, list(t.x), list(t.y)) for t in _visible(on_store.figures[name])] == (
+            expected
+        )
+    assert on_store.event_picker.options.options == on_frame.event_picker.options.options
+    assert on_store.lead_picker.options.options == on_frame.lead_picker.options.options
+    assert on_store.date_picker.bounds == on_frame.date_picker.bounds
+    assert on_store.table.value == on_frame.table.value
+
+
+def test_explore_store_shows_what_explore_of_its_frame_shows(store):
+    on_frame = explore(store.frame())
+    calls = _record_frame_calls(store)
+    on_store = explore(store)
+    assert on_store.store is store and on_frame.store is None
+    assert isinstance(on_store.lead_picker.frame, pl.LazyFrame)  # the scan, never collected
+    _assert_same_view(on_store, on_frame)  # the most active lead, every event type
+    leads = on_store.lead_picker.index["lead_id"].to_list()
+    assert leads == on_frame.lead_picker.index["lead_id"].to_list()
+
+    picks = [
+        {"lead_picker": (leads[5],)},
+        {"lead_picker": (leads[3], leads[0], leads[20])},  # several leads, in this order
+        {"event_picker": tuple(on_frame.event_picker.codes[:3])},
+        {"date_picker": (dt.date(2025, 2, 1), dt.date(2025, 4, 30))},
+        {"lead_picker": (leads[0],)},
+        {"event_picker": ()},
+    ]
+    shown = []
+    for pick in picks:
+        for picker, value in pick.items():
+            getattr(on_frame, picker).value = value
+            getattr(on_store, picker).value = value
+        shown.append(on_store.frames["activities"].height)
+        _assert_same_view(on_store, on_frame)
+    assert min(shown[:-1]) > 0 and shown[-1] == 0  # the last pick: no event type
+    assert shown[1] > shown[2] > shown[3] > 0  # fewer event types, then fewer days
+    assert calls and None not in calls  # the whole store was never read
+    assert all(len(leads) <= 3 for leads in calls)
+
+
+def test_explore_store_reads_only_the_leads_newly_picked(store):
+    calls = _record_frame_calls(store)
+    explorer = explore(store)
+    a, b, c = explorer.lead_picker.index["lead_id"].head(3).to_list()
+    assert calls == [[a]]  # opening: the index from the scan, then the lead shown first
+
+    explorer.lead_picker.value = (b,)
+    assert calls[-1] == [b] and len(calls) == 2
+    assert set(explorer.frames["activities"]["lead_id"]) == {b}
+    explorer.lead_picker.value = (a,)  # picked before, same store version: nothing read
+    assert len(calls) == 2 and set(explorer.frames["activities"]["lead_id"]) == {a}
+    explorer.lead_picker.value = (a, c, b)  # only c is new
+    assert calls[-1] == [c] and len(calls) == 3
+    assert set(explorer.frames["activities"]["lead_id"]) == {a, b, c}
+    explorer.event_picker.value = explorer.event_picker.codes[:1]
+    explorer.date_picker.value = (dt.date(2025, 3, 1), None)
+    assert len(calls) == 3  # other pickers filter what is held
+
+    from lsq_analysis import synthetic_activities
+
+    store.write_leads(synthetic_activities(2, activities=(5, 5), seed=99))  # a new version
+    explorer.lead_picker.value = (a,)
+    assert calls[-1] == [a]  # what was read at the old version is read again
+
+
+def test_explore_store_keeps_a_bounded_cache_of_leads(store, monkeypatch):
+    import lsq_analysis.widgets.explorer as widgets
+
+    monkeypatch.setattr(widgets, "CACHED_LEADS", 2)
+    calls = _record_frame_calls(store)
+    explorer = explore(store)
+    a, b, c = explorer.lead_picker.index["lead_id"].head(3).to_list()
+    explorer.lead_picker.value = (b,)
+    explorer.lead_picker.value = (c,)  # a is dropped: the two newest stay
+    explorer.lead_picker.value = (b,)
+    assert calls == [[a], [b], [c]]
+    explorer.lead_picker.value = (a,)
+    assert calls[-1] == [a]
+    assert set(explorer.frames["activities"]["lead_id"]) == {a}
+
+
+def test_explore_store_fetches_a_typed_lead_into_the_store(tmp_path):
+    from lsq_analysis.analysis.selection import event_type_counts as counts_of
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+    from lsq_analysis.store import ActivityStore
+
+    with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0)) as fake:
+        known, new = list(fake.leads)[:2]
+        store = ActivityStore(tmp_path / "store", progress=False)
+        store.write_leads({known: fake.leads[known]})
+        calls = _record_frame_calls(store)
+        explorer = explore(store, client=fake.client())
+        picker = explorer.lead_picker
+        picker.progress = False
+        assert picker.index["lead_id"].to_list() == [known]
+        version = store.version
+
+        picker.search.value = new  # a whole id not stored: fetched into the store, picked
+        picker.wait(timeout=30)
+        assert new in store and store.version > version
+        assert picker.value == (known, new)
+        assert set(picker.index["lead_id"]) == {known, new}  # the index, from the store again
+        both = len(fake.leads[known]) + len(fake.leads[new])
+        assert explorer.frames["activities"].height == both
+        assert set(explorer.event_picker.codes) == set(counts_of(store.scan())["event_code"])
+        assert None not in calls  # neither the explorer nor the fetch read the whole store
+
+        _assert_same_view(explorer, explore(store.frame(), leads=[known, new]))
+
+
+def test_source_store_tells_a_store_from_a_frame(store, frame):
+    from lsq_analysis.widgets.pickers import source_store
+
+    assert source_store(store) is store
+    assert source_store(frame) is None and source_store(frame.lazy()) is None
+    assert source_store(None) is None
+
+
 def test_docstring_examples_run() -> None:
     import doctest
     import importlib

@@ -5,6 +5,11 @@ The charts module owns every figure: on each pick the explorer selects the activ
 :mod:`lsq_analysis.charts` for the figures of them and shows those in its two
 ``go.FigureWidget`` s, updated in place.
 
+Opened on an :class:`~lsq_analysis.store.ActivityStore`, the explorer does not load the
+store: it holds the lead index, the event types and the date bounds (lazy aggregates of
+``store.scan()``) and the activities of the leads picked (``store.frame(picked)``, kept per
+store version and lead, so picking a lead again reads nothing).
+
 Example:
     >>> import lsq_analysis as lsq
     >>> explorer = lsq.explore(lsq.load_sample())
@@ -18,8 +23,9 @@ import datetime as dt
 import html
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import numpy as np
@@ -36,10 +42,13 @@ from ..charts import (
     timeline_points,
     timeline_spec,
 )
-from ..vocabulary import as_list, event_labels
-from .pickers import DateRangePicker, EventPicker, LeadPicker, source_frame
+from ..vocabulary import Frame, as_list, event_labels
+from .pickers import DateRangePicker, EventPicker, LeadPicker, source_frame, source_store
 
-__all__ = ["FAST_POINTS", "NAMED_ROWS", "Explorer", "explore"]
+if TYPE_CHECKING:
+    from ..store import ActivityStore
+
+__all__ = ["CACHED_LEADS", "FAST_POINTS", "NAMED_ROWS", "Explorer", "explore"]
 
 FAST_POINTS = 5_000
 """Selections up to this many activities are drawn from the charts' plain figure dicts
@@ -48,6 +57,8 @@ figure is validated twice); bigger ones from the charts' own figures (WebGL and 
 when large)."""
 NAMED_ROWS = 200
 """The timeline names its lead rows ("Asha Rao · a1111111") up to this many leads (else ids)."""
+CACHED_LEADS = 256
+"""An explorer on a store keeps the activities of up to this many leads last picked."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -64,7 +75,8 @@ class _LeadPartition:
     def __init__(self, df: pl.DataFrame) -> None:
         self.frame = df
         keys = df.select("lead_id", "created_on").with_row_index("_row")
-        keys = keys.sort(["lead_id", "created_on"], nulls_last=True)
+        # stable: a lead's activities at the same time keep the frame's order
+        keys = keys.sort(["lead_id", "created_on"], nulls_last=True, maintain_order=True)
         self.order = keys["_row"]
         runs = keys.group_by("lead_id", maintain_order=True).len()
         offsets = runs["len"].cum_sum() - runs["len"]
@@ -84,6 +96,52 @@ class _LeadPartition:
 
     def first_lead(self) -> pl.DataFrame:
         return self.frame[self.order.slice(0, 1)]
+
+
+class _StoreLeads:
+    """The picked leads' activities, read from a store only for leads not read before.
+
+    Each lead's rows (``store.frame([lead])``, in the store's order) are kept under the
+    store's version and the lead, the last :data:`CACHED_LEADS` leads at most; they have the
+    columns of the store's scan (``schema``), so a pick shows the same frame as the explorer
+    on ``store.frame()``.
+    """
+
+    def __init__(self, store: ActivityStore, schema: pl.Schema) -> None:
+        self.store = store
+        self.schema = schema
+        self.cache: OrderedDict[tuple[int, str], pl.DataFrame] = OrderedDict()
+
+    def _aligned(self, df: pl.DataFrame) -> pl.DataFrame:
+        """``df`` with every column of the scan, in its order (empty ones as nulls)."""
+        have = set(df.columns)
+        columns = [
+            pl.col(c) if c in have else pl.lit(None, dtype).alias(c)
+            for c, dtype in self.schema.items()
+        ]
+        newer = [c for c in df.columns if c not in self.schema]  # written since the scan
+        return df.select(*columns, *newer)
+
+    def leads(self, lead_ids: Iterable[str]) -> pl.DataFrame:
+        version = self.store.version  # a write since (a fetch, another process) reads again
+        wanted = list(dict.fromkeys(lead_ids))
+        found = {
+            lead: self.cache[version, lead] for lead in wanted if (version, lead) in self.cache
+        }
+        missing = [lead for lead in wanted if lead not in found]
+        if missing:  # one read for all of them
+            read = self._aligned(self.store.frame(missing))
+            parts = read.partition_by("lead_id", as_dict=True, maintain_order=True)
+            found |= {lead: parts.get((lead,), read.clear()) for lead in missing}
+        for lead in wanted:  # the newest picks stay longest
+            self.cache[version, lead] = found[lead]
+            self.cache.move_to_end((version, lead))
+        while len(self.cache) > CACHED_LEADS:
+            self.cache.popitem(last=False)
+        if not wanted:
+            return pl.DataFrame(schema=self.schema)
+        frames = [found[lead] for lead in wanted]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
 def _table_html(table: pl.DataFrame, *, total: int, max_chars: int = 160) -> str:
@@ -214,7 +272,10 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
     """Lead, event-type and date pickers wired to a timeline, a score chart and a table.
 
     Built by :func:`explore`. The row order by lead and time is computed once, so a lead's
-    activities are a gather of its own rows, whatever the size of the frame. On each pick the
+    activities are a gather of its own rows, whatever the size of the frame. On an
+    :class:`~lsq_analysis.store.ActivityStore` nothing but the lead index, the event types,
+    the date bounds and the picked leads' activities is held: a lead's activities are read
+    from the store when it is first picked (``store.frame([lead])``). On each pick the
     charts module draws the selection (:func:`~lsq_analysis.charts.timeline_spec` and
     :func:`~lsq_analysis.charts.score_spec`, or above :data:`FAST_POINTS` activities
     :func:`~lsq_analysis.charts.timeline` and :func:`~lsq_analysis.charts.score_chart`) and
@@ -223,6 +284,7 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
 
     Attributes:
         lead_picker, event_picker, date_picker: The pickers.
+        store: The ActivityStore the explorer reads, or None (it holds a frame).
         figures: ``{"timeline": FigureWidget, "score": FigureWidget}``.
         frames: ``{"activities": what is shown, "timeline": timeline_points(...),
             "score": score_points(...), "table": the table's frame}``.
@@ -247,21 +309,27 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
         tz: str = "UTC",
         max_table_rows: int = 200,
     ) -> None:
-        frame = source_frame(df)
-        if frame is None:
-            raise TypeError(
-                f"explore() takes an activity frame or an ActivityStore, not {type(df).__name__}"
-            )
+        self.store = source_store(df)
+        if self.store is not None:  # read lazily: the picker scans it, fetches go into it
+            self.lead_picker = LeadPicker(self.store, client=client, multiple=multiple)
+        else:
+            frame = source_frame(df)
+            if frame is None:
+                raise TypeError(
+                    "explore() takes an activity frame or an ActivityStore, "
+                    f"not {type(df).__name__}"
+                )
+            # leads typed in and fetched go into the store-like object given, if any
+            store = None if isinstance(df, (pl.DataFrame, pl.LazyFrame)) else df
+            self.lead_picker = LeadPicker(frame, client=client, store=store, multiple=multiple)
         self.tz = tz
         self.max_table_rows = max_table_rows
-        # leads typed in and fetched go into the store the explorer was opened on, if any
-        store = None if isinstance(df, (pl.DataFrame, pl.LazyFrame)) else df
-        self.lead_picker = LeadPicker(frame, client=client, store=store, multiple=multiple)
+        source = self.lead_picker.frame  # the frame, or the store's scan
         if leads is None:
             leads = self.lead_picker.index["lead_id"].head(1).to_list()
         self.lead_picker.value = tuple(as_list(leads)) if multiple else as_list(leads)[0]
-        self.event_picker = EventPicker(frame, value=events)
-        self.date_picker = DateRangePicker(frame)
+        self.event_picker = EventPicker(source, value=events)
+        self.date_picker = DateRangePicker(source)
         self.frames: dict[str, pl.DataFrame] = {}
         self.last_redraw_seconds = 0.0
         self.status = W.HTML()
@@ -273,7 +341,7 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
             "score": _LiveFigure("lsq-score-chart"),
         }
         self.figures: dict[str, go.FigureWidget] = {k: v.widget for k, v in self._live.items()}
-        self._use_frame(frame)
+        self._use_frame(source)
         self.refresh()
         left = W.VBox(
             [
@@ -297,19 +365,25 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
         self.event_picker.observe(self._on_pick, "value")
         self.date_picker.observe(self._on_pick, "value")
 
-    def _use_frame(self, frame: pl.DataFrame) -> None:
-        """Partition the frame; fix each event type's colour and name across picks."""
-        self._partition = _LeadPartition(frame)
-        self._colors = event_colors(frame)
-        self._labels = event_labels(frame)
+    def _use_frame(self, source: Frame) -> None:
+        """Partition the frame (or read the store's leads as picked); fix each event type's
+        colour and name across picks."""
+        self._lead_rows: _LeadPartition | _StoreLeads
+        if self.store is not None:
+            self._lead_rows = _StoreLeads(self.store, source.collect_schema())
+        else:
+            frame = source if isinstance(source, pl.DataFrame) else source.collect()
+            self._lead_rows = _LeadPartition(frame)
+        self._colors = event_colors(source)
+        self._labels = event_labels(source)
 
     def _on_frame(self, change: dict[str, Any]) -> None:
         # a lead typed in arrives on the picker's fetch thread: one redraw at a time
         with self._redrawing:
-            frame = self.lead_picker.frame
-            self._use_frame(frame)
-            self.date_picker.set_frame(frame)
-            self.event_picker.set_frame(frame)  # new leads may bring new event types
+            source = self.lead_picker.frame  # a store's scan: scanned again after the fetch
+            self._use_frame(source)
+            self.date_picker.set_frame(source)
+            self.event_picker.set_frame(source)  # new leads may bring new event types
             self.refresh()
 
     def _on_pick(self, change: dict[str, Any]) -> None:
@@ -324,7 +398,7 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
         """
         started = time.perf_counter()
         leads = as_list(self.lead_picker.value)
-        picked = self._partition.leads(leads)
+        picked = self._lead_rows.leads(leads)
         self.event_picker.set_counts(event_type_counts(picked))
         start, last_day = self.date_picker.value
         # the picker's "to" day is included: the window ends at the next midnight
@@ -384,7 +458,8 @@ def explore(
     """Explore activities: pick leads, event types and days; see a timeline, scores and fields.
 
     Args:
-        df: The expanded activity frame (or an ActivityStore).
+        df: The expanded activity frame, or an ActivityStore (not loaded: the explorer holds
+            its lead index, event types and date bounds, and the picked leads' activities).
         leads: The lead(s) shown first; the most active lead when left out.
         events: The event codes shown first; every type when left out.
         multiple: Let the lead picker pick several leads.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
@@ -26,7 +27,7 @@ import polars as pl
 import traitlets
 
 from ..analysis.selection import date_bounds, event_type_counts, find_leads, lead_index
-from ..vocabulary import as_list
+from ..vocabulary import Frame, as_list
 
 if TYPE_CHECKING:
     import os
@@ -34,11 +35,34 @@ if TYPE_CHECKING:
     from ..api.client import LeadSquaredClient
     from ..store import ActivityStore
 
-__all__ = ["DateRangePicker", "EventPicker", "LeadPicker", "source_frame"]
+__all__ = ["DateRangePicker", "EventPicker", "LeadPicker", "source_frame", "source_store"]
+
+_STORE_MODULE = "lsq_analysis.store.activity_store"
+
+
+def source_store(source: object) -> ActivityStore | None:
+    """``source`` if it is an :class:`~lsq_analysis.store.ActivityStore`, else None.
+
+    The pickers and the explorer read such a store lazily (its ``scan()``) instead of
+    loading it. The store module is not imported to find out: no store exists without it.
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> source_store(lsq.load_sample()) is None
+        True
+    """
+    if _STORE_MODULE not in sys.modules:
+        return None
+    from ..store import ActivityStore
+
+    return source if isinstance(source, ActivityStore) else None
 
 
 def source_frame(source: object) -> pl.DataFrame | None:
     """A frame from a DataFrame or an ActivityStore-like object (``.frame()``); else None.
+
+    This loads a whole store; :class:`LeadPicker` and the explorer read an
+    :class:`~lsq_analysis.store.ActivityStore` lazily instead (:func:`source_store`).
 
     Example:
         >>> import lsq_analysis as lsq
@@ -103,9 +127,11 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
     Args:
         source: An expanded frame, an :class:`~lsq_analysis.ActivityStore`, or a
             :class:`~lsq_analysis.LeadSquaredClient` (then the picker starts empty and fetches
-            the leads typed in).
+            the leads typed in). A store is not loaded: the index comes from lazy aggregates
+            of its ``scan()``, and leads typed in are fetched into it.
         client: A client used to fetch leads typed by id that are not loaded yet.
-        store: Passed to ``fetch_activities`` when fetching (a path or ActivityStore).
+        store: Passed to ``fetch_activities`` when fetching (a path or ActivityStore); when
+            ``source`` is an ActivityStore, fetches go into ``source`` instead.
         multiple: Pick several leads (``.value`` is a tuple) instead of one (a str or None).
         value: The lead(s) picked at the start.
         limit: How many candidates to list at most.
@@ -115,7 +141,9 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
 
     Attributes:
         value: The picked lead id (``multiple=False``) or tuple of ids.
-        frame: The activities the picker knows (grows when leads are fetched).
+        frame: The activities the picker knows (grows when leads are fetched): a DataFrame,
+            or for an ActivityStore its ``scan()``, a LazyFrame (scanned again after a fetch).
+        source_store: The ActivityStore the picker reads, or None (it holds a frame).
         candidates: The frame of leads listed right now (from :func:`find_leads`).
 
     Example:
@@ -143,10 +171,16 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         progress: bool = True,
         background: bool = True,
     ) -> None:
-        frame = source_frame(source)
+        self.source_store = source_store(source)
+        frame: Frame | None
+        if self.source_store is not None:
+            frame = self.source_store.scan()
+            store = self.source_store  # what is fetched must be what the scan reads
+        else:
+            frame = source_frame(source)
         if frame is None and source is not None and hasattr(source, "get_lead_activities"):
             client = client or source
-        self.frame: pl.DataFrame = frame if frame is not None else _empty_frame()
+        self.frame: Frame = frame if frame is not None else _empty_frame()
         self.client = client
         self.store = store
         self.multiple = multiple
@@ -156,6 +190,7 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         self._fetcher: ThreadPoolExecutor | None = None
         self._fetching: Future[None] | None = None
         self.index = lead_index(self.frame)
+        self._known: set[str] | None = None  # the index's lead ids, lower-case, when asked
         self.candidates = self.index.head(0)
         self._syncing = _Syncing()
         placeholder = "type part of a lead id, name or e-mail"
@@ -253,7 +288,13 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         return tuple(as_list(self.value))
 
     def _known_ids(self) -> set[str]:
-        return {lead.lower() for lead in self.index["lead_id"].to_list()}
+        if self._known is None:  # once per index, not once per key typed
+            self._known = {lead.lower() for lead in self.index["lead_id"].to_list()}
+        return self._known
+
+    def _set_index(self, index: pl.DataFrame) -> None:
+        self.index = index
+        self._known = None
 
     def _show_candidates(self) -> None:
         self.candidates = find_leads(self.index, self.search.value, limit=self.limit)
@@ -332,14 +373,34 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
     def add(self, df: pl.DataFrame) -> None:
         """Add activities (e.g. newly fetched leads) to what the picker knows.
 
+        A picker on an ActivityStore reads the store again instead (the activities were
+        fetched into it): see :meth:`reload`.
+
         Example:
             >>> picker.add(more_activities)  # doctest: +SKIP
         """
         if df.is_empty():
             return
-        known = self.frame.filter(~pl.col("lead_id").is_in(df["lead_id"].unique().to_list()))
+        if self.source_store is not None:
+            self.reload()
+            return
+        frame = cast("pl.DataFrame", self.frame)  # a picker not on a store holds a DataFrame
+        known = frame.filter(~pl.col("lead_id").is_in(df["lead_id"].unique().to_list()))
         self.frame = pl.concat([known, df], how="diagonal_relaxed")
-        self.index = lead_index(self.frame)
+        self._set_index(lead_index(self.frame))
+        self.frame_version += 1
+        self._show_candidates()
+
+    def reload(self) -> None:
+        """Scan the store again (after a write) and index its leads; no-op without a store.
+
+        Example:
+            >>> store.write_leads(more); picker.reload()  # doctest: +SKIP
+        """
+        if self.source_store is None:
+            return
+        self.frame = self.source_store.scan()
+        self._set_index(lead_index(self.frame))
         self.frame_version += 1
         self._show_candidates()
 
@@ -350,7 +411,8 @@ class EventPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: V
     The headless twin is :func:`event_type_counts`.
 
     Args:
-        df: The expanded activity frame.
+        df: The expanded activity frame, eager or lazy (e.g. ``ActivityStore.scan()``: only
+            the counts are collected).
         value: Event codes picked at the start; every type when left out.
 
     Attributes:
@@ -368,7 +430,7 @@ class EventPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: V
 
     value = traitlets.Tuple()
 
-    def __init__(self, df: pl.DataFrame, *, value: Iterable[int] | None = None) -> None:
+    def __init__(self, df: Frame, *, value: Iterable[int] | None = None) -> None:
         self.counts = event_type_counts(df)
         self.codes: tuple[int, ...] = tuple(int(c) for c in self.counts["event_code"])
         self._names = dict(zip(self.codes, self.counts["event_name"].to_list(), strict=True))
@@ -392,7 +454,7 @@ class EventPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: V
         self.set_counts(self.counts)
         self.value = self.codes if value is None else tuple(int(v) for v in value)
 
-    def set_frame(self, df: pl.DataFrame) -> None:
+    def set_frame(self, df: Frame) -> None:
         """List the event types of another frame (e.g. after leads were added), keeping picks.
 
         If every type was picked, the new types are picked too.
@@ -457,7 +519,7 @@ class DateRangePicker(W.HBox):  # type: ignore[misc]  # ipywidgets ships no type
     The headless twin is :func:`date_bounds`.
 
     Args:
-        df: The expanded activity frame (sets the bounds shown).
+        df: The expanded activity frame (sets the bounds shown), eager or lazy.
         value: ``(start, end)`` dates; ``None`` at either end means open.
 
     Attributes:
@@ -474,7 +536,7 @@ class DateRangePicker(W.HBox):  # type: ignore[misc]  # ipywidgets ships no type
     value = traitlets.Tuple((None, None))
 
     def __init__(
-        self, df: pl.DataFrame, *, value: tuple[dt.date | None, dt.date | None] = (None, None)
+        self, df: Frame, *, value: tuple[dt.date | None, dt.date | None] = (None, None)
     ) -> None:
         self._syncing = _Syncing()
         self.start = W.DatePicker(description="from", layout=W.Layout(width="220px"))
@@ -492,7 +554,7 @@ class DateRangePicker(W.HBox):  # type: ignore[misc]  # ipywidgets ships no type
         self.clear_button.on_click(lambda _: setattr(self, "value", (None, None)))
         self.value = tuple(value)
 
-    def set_frame(self, df: pl.DataFrame) -> None:
+    def set_frame(self, df: Frame) -> None:
         """Show the span of another frame (e.g. after leads were added); the range stays.
 
         Example:
