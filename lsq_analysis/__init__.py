@@ -38,6 +38,9 @@ _EXPORTS: dict[str, str] = {
     "drop_duplicate_activities": "frames",
     "event_view": "frames",
     "fields_long": "frames",
+    "leads_frame": "frames",
+    "users_frame": "frames",
+    "with_leads": "frames",
     "load_sample": "samples",
     "sample_activity_types": "samples",
     "sample_responses": "samples",
@@ -134,6 +137,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         drop_duplicate_activities,
         event_view,
         fields_long,
+        leads_frame,
+        users_frame,
+        with_leads,
     )
     from .samples import (
         load_sample,
@@ -215,6 +221,7 @@ __all__ = [
     "gaps",
     "lead_index",
     "lead_summary",
+    "leads_frame",
     "load_sample",
     "sample_activity_types",
     "sample_responses",
@@ -228,5 +235,7 @@ __all__ = [
     "timeline",
     "transition_chart",
     "transitions",
+    "users_frame",
     "validate_lead_id",
+    "with_leads",
 ]

@@ -49,6 +49,17 @@ CASES: list[tuple[str, str, Call]] = [
             f, by="lead_id", events=["Email Opened", 3011], start="2025-03-01", end="2025-05-01"
         ),
     ),
+    (
+        "with_leads",
+        "two attributes",
+        lambda f: pl.LazyFrame.collect(  # lazy in, lazy out: a join to read on from
+            lsq.with_leads(
+                f.lazy(),
+                lsq.leads_frame([{"ProspectID": LEAD, "Source": "Google Ads"}]),
+                columns=["source"],
+            )
+        ),
+    ),
     ("lead_summary", "default", lambda f: lsq.lead_summary(f)),
     ("lead_summary", "now", lambda f: lsq.lead_summary(f, now="2025-07-01", tz="Asia/Kolkata")),
     (
@@ -211,7 +222,14 @@ NARROW = [
     case
     for case in CASES
     if case[0]
-    not in {"select_activities", "filter_activities", "activity_table", "event_view", "fields_long"}
+    not in {
+        "select_activities",
+        "filter_activities",
+        "activity_table",
+        "event_view",
+        "fields_long",
+        "with_leads",
+    }
 ]
 
 

@@ -9,11 +9,14 @@ from .expand import (
     column_order,
     drop_duplicate_activities,
 )
+from .leads import LEAD_COLUMNS, USER_COLUMNS, leads_frame, users_frame, with_leads
 from .schema import CORE_SCHEMA
 from .views import change_log, event_view, fields_long
 
 __all__ = [
     "CORE_SCHEMA",
+    "LEAD_COLUMNS",
+    "USER_COLUMNS",
     "activities_frame",
     "activity_types_frame",
     "change_log",
@@ -21,4 +24,7 @@ __all__ = [
     "drop_duplicate_activities",
     "event_view",
     "fields_long",
+    "leads_frame",
+    "users_frame",
+    "with_leads",
 ]
