@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "users_frame": "frames",
     "with_leads": "frames",
     "load_sample": "samples",
+    "load_sample_leads": "samples",
+    "load_sample_users": "samples",
     "sample_activity_types": "samples",
     "sample_responses": "samples",
     "synthetic_activities": "samples",
@@ -143,6 +145,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
     )
     from .samples import (
         load_sample,
+        load_sample_leads,
+        load_sample_users,
         sample_activity_types,
         sample_responses,
         synthetic_activities,
@@ -223,6 +227,8 @@ __all__ = [
     "lead_summary",
     "leads_frame",
     "load_sample",
+    "load_sample_leads",
+    "load_sample_users",
     "sample_activity_types",
     "sample_responses",
     "score_by_event",

@@ -4,16 +4,20 @@ The bundled sample (``data/samples/`` in the source tree, ``lsq_analysis/_sample
 holds one "Get Activities of a Lead" response per lead (``<lead_id>.json``) and the account's
 activity-type catalog (``activity_types.json``). Every person, id and text in it is invented; it
 was written by ``scripts/make_samples.py`` from the same generator as
-:func:`synthetic_activities`, so both share event types and quirks.
+:func:`synthetic_activities`, so both share event types and quirks. The sample's lead records
+and users (:func:`load_sample_leads`, :func:`load_sample_users`) are derived from its
+activities, deterministically, when first asked for.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from .api.fake import leads as _leads
 from .api.fake import synthetic as _synthetic
 from .errors import ConfigurationError
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 CATALOG_FILE = "activity_types.json"
+SAMPLE_LEADS_SEED = 2025  # the seed the sample was generated with (scripts/make_samples.py)
 
 
 def samples_dir() -> Path:
@@ -84,6 +89,48 @@ def sample_activity_types() -> list[dict[str, Any]]:
     """
     text = (samples_dir() / CATALOG_FILE).read_text(encoding="utf-8")
     return cast("list[dict[str, Any]]", json.loads(text))  # the bundled catalog is a list
+
+
+@lru_cache(maxsize=1)
+def _sample_people() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    activities = {
+        lead_id: response["ProspectActivities"] for lead_id, response in sample_responses().items()
+    }
+    leads = _leads.synthetic_leads(activities, seed=SAMPLE_LEADS_SEED)
+    return leads, _leads.synthetic_users(activities, leads)
+
+
+def load_sample_leads() -> list[dict[str, Any]]:
+    """The lead records of the 25 sample leads, raw, as ``Leads.Get`` sends them.
+
+    Derived from the sample's activities (the names and emails they carry, the source of each
+    Lead Capture, the stage its last stage change ends in, the owner it was last assigned to),
+    the same on every run; what the activities do not say is invented. Values are strings or
+    None, lead times ``YYYY-MM-DD HH:MM:SS.000`` (UTC). A fresh copy on every call.
+
+    Example:
+        >>> from lsq_analysis.samples import load_sample_leads
+        >>> leads = load_sample_leads()
+        >>> len(leads), len({lead["Source"] for lead in leads}) >= 4
+        (25, True)
+    """
+    return copy.deepcopy(_sample_people()[0])
+
+
+def load_sample_users() -> list[dict[str, Any]]:
+    """The users of the sample account, raw, as ``Users.Get`` sends them.
+
+    Every owner of a sample lead and everyone its activities name, plus the invented team
+    (one deactivated user, ``StatusCode`` 1). Some users leave ``MemberOfGroups`` out, as the
+    API does. A fresh copy on every call.
+
+    Example:
+        >>> from lsq_analysis.samples import load_sample_leads, load_sample_users
+        >>> ids = {user["ID"] for user in load_sample_users()}
+        >>> all(lead["OwnerId"] in ids for lead in load_sample_leads())
+        True
+    """
+    return copy.deepcopy(_sample_people()[1])
 
 
 def load_sample() -> pl.DataFrame:

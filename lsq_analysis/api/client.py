@@ -48,6 +48,7 @@ from ..vocabulary import (
     single_event,
 )
 from ..vocabulary import lead_id as canonical_lead_id
+from .leads import LeadCalls
 from .paging import PAGING_READINGS, PagingError, PagingFacts, iter_lead_pages
 from .ratelimit import SlidingWindowLimiter
 from .replies import (
@@ -114,7 +115,7 @@ class ClientStats:
     waited_seconds: float = 0.0
 
 
-class LeadSquaredClient:
+class LeadSquaredClient(LeadCalls):
     """A client for LeadSquared's "Get Activities of a Lead" API (and activity types).
 
     Args:

@@ -247,7 +247,7 @@ def classify_reply(
             "and that LSQ_HOST is your account's regional API host",
             **context,
         )
-    if status >= 500:
+    if status >= 500 or "internalserver" in lowered_type:  # also an error body sent with 200
         error = ServerError(f"The server failed{server_says}", **context)
         return (
             error if status in NON_TRANSIENT_5XX else mark_retryable(error, retry_after=retry_after)

@@ -175,7 +175,8 @@ def leads_frame(raw: object, *, users: object = None) -> pl.DataFrame:
 
     Args:
         raw: lead records as the API sent them: a list of flat or ``LeadPropertyList``
-            records, or a reply holding them (``{"Leads": […]}``).
+            records, or a reply holding them (``{"Leads": […]}``); or a leads frame (to fill
+            its owners from ``users``).
         users: a users frame (:func:`users_frame`) or raw users: fills ``owner_name`` (and
             ``owner_email``) from ``owner_id`` where the records did not send them.
 
@@ -190,6 +191,8 @@ def leads_frame(raw: object, *, users: object = None) -> pl.DataFrame:
         ...     {"Attribute": "ProspectStage", "Value": "Prospect"}]}]})["stage"].to_list()
         ['Prospect']
     """
+    if isinstance(raw, pl.DataFrame) and "lead_id" in raw.columns:  # a leads frame already
+        return raw if users is None else _with_owners(raw, _users(users))
     records = [_flat(r) for r in _records(raw, "leads_frame")]
     columns = _text_columns(records, _LEAD_KEYS)
     n = len(records)
@@ -223,8 +226,12 @@ def leads_frame(raw: object, *, users: object = None) -> pl.DataFrame:
             .drop("_i", "_first")
         )
     if users is not None:
-        out = _with_owners(out, users if isinstance(users, pl.DataFrame) else users_frame(users))
+        out = _with_owners(out, _users(users))
     return out
+
+
+def _users(users: object) -> pl.DataFrame:
+    return users if isinstance(users, pl.DataFrame) else users_frame(users)
 
 
 def _with_owners(leads: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:

@@ -1,11 +1,14 @@
 """The HTTP side of the fake: the request handler that routes a call, checks its keys and the
 rate limit on arrival, injects the faults drawn for it and writes the reply (JSON errors in the
-real API's shape), and the threaded server class it runs in.
+real API's shape), and the threaded server class it runs in. The lead, user and account-wide
+activity calls (``routes.LEAD_ROUTES``) go through the same checks and faults, then
+``_lead_call`` (JSON body, HTTP 200 ``"Status":"Error"`` replies when asked for).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import socket
@@ -17,13 +20,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from .routes import LEAD_ROUTES, LeadBackend, Route
 from .rules import (
     ACTIVITY_TYPES_PATH,
     DEFAULT_ROW_COUNT,
     GUID_RE,
     RETRIEVE_PATH,
     USER_PATH,
+    ApiError,
     as_int,
+    invalid,
 )
 from .state import ServerState
 
@@ -38,7 +44,7 @@ _HTML_PAGE = (
 _log = logging.getLogger("lsq_analysis.fake_server")
 
 
-class FakeBackend(Protocol):
+class FakeBackend(LeadBackend, Protocol):
     """What the handler reads from the fake it serves (a FakeLeadSquared), at every request."""
 
     access_key: str
@@ -53,6 +59,8 @@ class FakeBackend(Protocol):
     slow_seconds: float
     truncate_rate: float
     html_rate: float
+    errors_with_200: bool
+    error_200_rate: float
 
     def activity_types(self) -> list[dict[str, Any]]: ...
 
@@ -180,6 +188,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             ("GET", USER_PATH.lower()): self._user,
         }
         route = routes.get((self.command, path.lower()))
+        lead_route = LEAD_ROUTES.get((self.command, path.lower()))
+        if lead_route is not None:
+            route = functools.partial(self._lead_call, lead_route)
         if route is None:
             self._send_json(
                 404,
@@ -327,3 +338,38 @@ class RequestHandler(BaseHTTPRequestHandler):
                 "LSQCommonServiceURLs": {"api": host},
             },
         )
+
+    def _lead_call(
+        self, route: Route, query: Mapping[str, str], body: bytes, *, truncate: bool
+    ) -> None:
+        """A lead, user or account-wide call: its JSON body, its route, its reply or error."""
+        fake = self.server.fake
+        if self.server.state.draw_error_200(fake.error_200_rate):
+            self._send_json(
+                200,
+                _error_body(
+                    "MXInternalServerErrorException",
+                    "There was an error processing the request. Please contact administrator.",
+                ),
+            )
+            return
+        try:
+            request: Any = {}
+            if self.command == "POST" and body.strip():
+                try:
+                    request = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    request = None
+            if not isinstance(request, dict):
+                raise invalid(
+                    "The request body is not a JSON object. Send Content-Type "
+                    "application/json with the attributes the API page lists."
+                )
+            payload = route(fake, query, request)
+        except ApiError as error:
+            self._send_json(200 if fake.errors_with_200 else error.status, error.body())
+            return
+        data = orjson.dumps(payload)
+        if truncate and len(data) > 2:
+            data = data[: len(data) // 2]
+        self._send(200, data)

@@ -10,6 +10,16 @@ can be told to misbehave the ways real accounts do:
   ``max_page_size`` rows, and ``Parameter.ActivityEvent`` as a filter.
 * ``GET /v2/ProspectActivity.svc/ActivityTypes.Get``: the activity-type catalog.
 * ``GET /v2/Authentication.svc/UserByAccessKey.Get``: who the keys belong to.
+* ``POST /v2/LeadManagement.svc/Leads.RecentlyModified``: the leads modified in a window, at
+  most 5,000 per window (``max_leads_per_window``), ``LeadPropertyList`` layout.
+* ``POST /v2/LeadManagement.svc/Leads.Get`` and ``GET ...Leads.GetByQuickSearch?key=``: bare
+  arrays of flat leads (``lead_layout``); ``POST ...Leads/Retrieve/ByIds``: up to 10,000 ids.
+* ``GET /v2/UserManagement.svc/Users.Get``: the account's users.
+* ``POST /v2/ProspectActivity.svc/CustomActivity/RetrieveByActivityEvent``: one event's
+  activities account-wide, the same activities ``Retrieve`` serves per lead.
+
+The leads and users agree with the activities served (see ``leads.py``); the query rules are
+in ``lead_queries.py`` and ``account_activities.py``.
 
 Keys are checked (401) whether they come as ``x-LSQ-AccessKey`` / ``x-LSQ-SecretKey`` headers
 or as ``accessKey`` / ``secretKey`` query parameters. A sliding-window rate limit answers in
@@ -36,14 +46,25 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .handler import FakeHTTPServer, RequestHandler
+from .leads import LeadBook
 from .rules import (
+    ACTIVITIES_BY_EVENT_PATH,
     ACTIVITY_TYPES_PATH,
     GUID_RE,
+    LEAD_LAYOUTS,
+    LEAD_RECORD_COUNTS,
+    LEADS_BY_IDS_PATH,
+    LEADS_GET_PATH,
+    LEADS_QUICK_SEARCH_PATH,
+    LEADS_RECENTLY_MODIFIED_PATH,
+    MAX_LEADS_PER_WINDOW,
     PAGING_READINGS,
     RATE_LIMIT_STYLES,
     RECORD_COUNT_MEANINGS,
     RETRIEVE_PATH,
     USER_PATH,
+    USERS_PATH,
+    WINDOW_FIELDS,
     one_page,
 )
 from .state import FakeServerStats, ServerState
@@ -52,12 +73,21 @@ if TYPE_CHECKING:
     from ..client import LeadSquaredClient
 
 __all__ = [
+    "ACTIVITIES_BY_EVENT_PATH",
     "ACTIVITY_TYPES_PATH",
+    "LEADS_BY_IDS_PATH",
+    "LEADS_GET_PATH",
+    "LEADS_QUICK_SEARCH_PATH",
+    "LEADS_RECENTLY_MODIFIED_PATH",
+    "LEAD_LAYOUTS",
+    "LEAD_RECORD_COUNTS",
     "PAGING_READINGS",
     "RATE_LIMIT_STYLES",
     "RECORD_COUNT_MEANINGS",
     "RETRIEVE_PATH",
+    "USERS_PATH",
     "USER_PATH",
+    "WINDOW_FIELDS",
     "FakeLeadSquared",
     "FakeServerStats",
 ]
@@ -92,6 +122,28 @@ class FakeLeadSquared:
         slow_seconds: the delay of a slow reply.
         truncate_rate: share of activity replies cut in the middle of their JSON.
         html_rate: share of requests answered by an HTML "502 Bad Gateway" page.
+        lead_records: the lead records the lead calls serve, raw dicts as ``Leads.Get`` sends
+            them (``ProspectID`` required). Every lead with activities but no record here gets
+            one generated from its activities (``leads.lead_record``); left out with the bundled
+            sample: ``samples.load_sample_leads()``. Given records are served as given.
+        users: what ``Users.Get`` serves, raw dicts (``ID``, ``FirstName``, ...). Left out: the
+            invented team, everyone the activities name and every lead's owner.
+        lead_layout: ``Leads.Get`` and quick search send ``"flat"`` leads or
+            ``"property_list"`` ones (``{"LeadPropertyList": [{"Attribute", "Value",
+            "Fields"}]}``), still in a bare array.
+        lead_record_count: ``Leads.RecentlyModified``'s ``RecordCount``: ``"total"`` (every lead
+            in the window, even past the cap), ``"capped"`` (at most ``max_leads_per_window``)
+            or ``"page"`` (this reply's leads; 0 past the end).
+        lead_window_field: what ``Leads.RecentlyModified`` filters on, ``"LastModifiedOn"``
+            (what the API does) or ``"ModifiedOn"`` (what the UI does).
+        max_leads_per_window: the most leads one ``Leads.RecentlyModified`` window yields over
+            all its pages: the first ones in the requested order.
+        by_ids_id_key: the id key of ``Leads/Retrieve/ByIds`` records: ``"ProspectID"``,
+            ``"ProspectId"``, or None to leave the id columns out, as the docs' examples do.
+        errors_with_200: the lead, user and account-wide calls send their errors (bad input,
+            limits) with HTTP 200 and the ``"Status":"Error"`` body, as some accounts do.
+        error_200_rate: share of lead, user and account-wide calls answered with HTTP 200 and
+            ``{"Status":"Error","ExceptionType":...,"ExceptionMessage":...}``.
         seed: makes synthetic leads and injected faults reproducible.
         access_key, secret_key: the keys it accepts (random test keys when left out).
         host, port: where to listen (``port=0``: any free port).
@@ -121,6 +173,15 @@ class FakeLeadSquared:
         slow_seconds: float = 5.0,
         truncate_rate: float = 0.0,
         html_rate: float = 0.0,
+        lead_records: Sequence[Mapping[str, Any]] | None = None,
+        users: Sequence[Mapping[str, Any]] | None = None,
+        lead_layout: str = "flat",
+        lead_record_count: str = "total",
+        lead_window_field: str = "LastModifiedOn",
+        max_leads_per_window: int = MAX_LEADS_PER_WINDOW,
+        by_ids_id_key: str | None = "ProspectID",
+        errors_with_200: bool = False,
+        error_200_rate: float = 0.0,
         seed: int = 0,
         access_key: str | None = None,
         secret_key: str | None = None,
@@ -131,6 +192,13 @@ class FakeLeadSquared:
         _check_choice("page1_offset_zero", page1_offset_zero, ("first", "empty"))
         _check_choice("record_count", record_count, RECORD_COUNT_MEANINGS)
         _check_choice("rate_limit_style", str(rate_limit_style), RATE_LIMIT_STYLES)
+        _check_choice("lead_layout", lead_layout, LEAD_LAYOUTS)
+        _check_choice("lead_record_count", lead_record_count, LEAD_RECORD_COUNTS)
+        _check_choice("lead_window_field", lead_window_field, WINDOW_FIELDS)
+        if by_ids_id_key is not None:
+            _check_choice("by_ids_id_key", by_ids_id_key, ("ProspectID", "ProspectId"))
+        if max_leads_per_window < 1:
+            raise ValueError(f"max_leads_per_window must be 1 or more, not {max_leads_per_window}")
         if max_page_size is not None and max_page_size < 1:
             raise ValueError(
                 f"max_page_size must be a positive number or None, not {max_page_size}"
@@ -146,6 +214,7 @@ class FakeLeadSquared:
             ("slow_rate", slow_rate),
             ("truncate_rate", truncate_rate),
             ("html_rate", html_rate),
+            ("error_200_rate", error_200_rate),
         ):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {rate}")
@@ -167,10 +236,20 @@ class FakeLeadSquared:
         self.slow_seconds = slow_seconds
         self.truncate_rate = truncate_rate
         self.html_rate = html_rate
+        self.lead_layout = lead_layout
+        self.lead_record_count = lead_record_count
+        self.lead_window_field = lead_window_field
+        self.max_leads_per_window = int(max_leads_per_window)
+        self.by_ids_id_key = by_ids_id_key
+        self.errors_with_200 = errors_with_200
+        self.error_200_rate = error_200_rate
         self.seed = seed
         self.access_key = access_key or f"u$rFAKE{secrets.token_hex(12)}"
         self.secret_key = secret_key or f"FAKESECRET${secrets.token_hex(16)}"
         self.leads: dict[str, list[dict[str, Any]]] = _load_leads(leads, synthetic, seed)
+        if lead_records is None and leads is None:
+            lead_records = _sample_lead_records()
+        self._book = LeadBook(seed, lead_records, users)
         self._activity_types = list(activity_types) if activity_types is not None else None
         self._bind_host = host
         self._bind_port = port
@@ -371,6 +450,33 @@ class FakeLeadSquared:
             record_count=self.record_count,
             max_page_size=self.max_page_size,
         )
+
+    def lead_records(self) -> list[dict[str, Any]]:
+        """Every lead record the lead calls serve: the given ones, then one per other lead.
+
+        Example:
+            >>> fake = FakeLeadSquared(synthetic=2, leads={})
+            >>> sorted(r["ProspectID"] for r in fake.lead_records()) == sorted(fake.leads)
+            True
+        """
+        return self._book.records(self.leads)
+
+    def users(self) -> list[dict[str, Any]]:
+        """The users ``Users.Get`` serves (and the account-wide activities name).
+
+        Example:
+            >>> {u["StatusCode"] for u in FakeLeadSquared().users()}
+            {0, 1}
+        """
+        return self._book.users(self.leads)
+
+
+def _sample_lead_records() -> list[dict[str, Any]]:
+    try:
+        from ... import samples
+    except ImportError:  # the bundled sample is not part of this build
+        return []
+    return samples.load_sample_leads()
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:

@@ -70,6 +70,8 @@ class ServerState:
 
     def __init__(self, seed: int = 0) -> None:
         self._rng = random.Random(seed)
+        # its own draws, so the other faults fall on the same calls as before it existed
+        self._rng_200 = random.Random(f"{seed}:errors-with-200")
         self._lock = threading.Lock()
         self._window: list[float] = []  # arrivals of admitted calls, sorted
         # set when the server stops: every wait (latency, slow replies) ends at once
@@ -181,6 +183,13 @@ class ServerState:
                 "truncate": rng.random() < truncate_rate,
                 "latency": rng.uniform(*latency) if latency[1] > 0 else 0.0,
             }
+
+    def draw_error_200(self, rate: float) -> bool:
+        """Whether a lead, user or account-wide call gets an HTTP 200 ``"Status":"Error"``."""
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng_200.random() < rate
 
     def take_rate_slot(self, rate_limit: tuple[int, float] | None, arrived: float) -> float | None:
         """None if the call that arrived at ``arrived`` may go on, else seconds until room.
