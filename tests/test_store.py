@@ -359,7 +359,7 @@ def test_plan_splits_fresh_stale_missing_in_the_order_given(tmp_path: Path, lead
     assert store.plan(given) == ([keys[1].upper(), keys[0]], [], [keys[2]])
     assert store.plan(given, max_age=timedelta(days=1)) == ([keys[1].upper()], [keys[0]], [keys[2]])
     assert store.plan(given, max_age=0) == ([], [keys[1].upper(), keys[0]], [keys[2]])
-    summary = store.leads()
+    summary = store.stored_leads()
     assert summary["lead_id"].to_list() == sorted(keys[:2])
     assert summary.filter(pl.col("lead_id") == keys[0])["fetched_at"].item() == old
 
@@ -408,7 +408,7 @@ def test_a_version_1_store_of_the_sample_is_migrated_on_first_open(
         assert store.read_activities(lead) == activities  # byte for byte, in order
     in_order = [a for lead in sorted(sample) for a in sample[lead]]  # one batch, leads sorted
     assert store.frame().equals(activities_frame(in_order))
-    assert store.leads().select("lead_id", "fetched_at", "n_activities").equals(old_leads)
+    assert store.stored_leads().select("lead_id", "fetched_at", "n_activities").equals(old_leads)
     assert ActivityStore(path).version == store.version  # opened again: nothing migrated again
 
 
@@ -483,3 +483,41 @@ def test_optimize_keeps_fetches_to_the_retention_window(tmp_path: Path, leads: L
         store.changes(since=1)
     assert store.changes(since=first).height == 0  # from the horizon on: exact
     assert store.optimize(retention=timedelta(0)).fetches_dropped == 0  # nothing more to drop
+
+
+# ------------------------------------------------------------------ leads and users tables
+
+
+def test_leads_table_merges_by_latest_modified_on_and_keeps_a_watermark(tmp_path: Path) -> None:
+    from lsq_analysis.frames import leads_frame, users_frame
+    from lsq_analysis.samples import load_sample_leads, load_sample_users
+
+    store = ActivityStore(tmp_path / "s")
+    assert store.leads().height == 0 and store.leads_watermark() is None
+    records = load_sample_leads()
+    first = leads_frame(records[:20])
+    until = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert store.update_leads(first, until=until) == 20
+    assert store.leads_watermark() == until
+    changed = dict(records[0], ProspectStage="Customer", ModifiedOn="2030-01-01 00:00:00.000")
+    older = dict(records[1], ProspectStage="Stale", ModifiedOn="2000-01-01 00:00:00.000")
+    newer = leads_frame([changed, older, *records[20:]]).with_columns(
+        pl.lit("Pune").alias("mx_NewField")  # a field first seen now becomes a column
+    )
+    later = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    assert store.update_leads(newer, until=later) == len(records)
+    leads = ActivityStore(tmp_path / "s").leads()
+    assert leads.height == len(records) and leads["lead_id"].n_unique() == len(records)
+    by_id = {r["lead_id"]: r for r in leads.iter_rows(named=True)}
+    assert by_id[first["lead_id"][0]]["stage"] == "Customer"  # the newer record won
+    assert by_id[first["lead_id"][1]]["stage"] == first["stage"][1]  # the older one did not
+    assert leads.filter(pl.col("mx_NewField") == "Pune").height == len(records) - 20 + 2 - 1
+    assert store.leads_watermark() == later
+    assert pl.read_delta(str(tmp_path / "s" / "leads")).height == len(records)  # any engine
+
+    users = users_frame(load_sample_users())
+    assert store.update_users(users) == users.height
+    assert store.update_users(users.head(2)) == 2  # replaced, not appended
+    assert store.users().select("user_id", "name").equals(users.head(2).select("user_id", "name"))
+    info = store.info()
+    assert info["tables"]["leads"]["rows"] == len(records) and info["tables"]["users"]["rows"] == 2

@@ -74,9 +74,18 @@ from .batches import (
     stamped,
 )
 from .folder import LATER_TABLES, LOCK_FILE, STORE_VERSION, TABLE_NAMES, open_folder
-from .history import HISTORY_FROM, history_from, prune_fetches, rows_as_of, version_at
+from .history import (
+    HISTORY_FROM,
+    history_from,
+    prune_fetches,
+    rows_as_of,
+    rows_since,
+    version_at,
+)
+from .lead_tables import LeadTables
 from .migrate import V1_FOLDER, migrate_v1, remove_leftovers
 from .records import as_max_age, drop_empty_extras
+from .summary import store_info
 from .tables import ACTIVITIES_SPEC, FETCHES_SPEC, RAW_SPEC, TARGET_ROWS, Table
 
 __all__ = [
@@ -167,6 +176,7 @@ class ActivityStore:
         self._activities = Table(self.path, ACTIVITIES_SPEC)
         self._fetches = Table(self.path, FETCHES_SPEC)
         self._tables = (self._raw, self._activities, self._fetches)
+        self._people = LeadTables(self.path, self._locked)
         self._state_cache: _State | None = None
         self._stale_cache: dict[str, tuple[tuple[int, int], pl.Series]] = {}
 
@@ -442,12 +452,12 @@ class ActivityStore:
     def __len__(self) -> int:
         return self._state().current.height
 
-    def leads(self) -> pl.DataFrame:
-        """One row per stored lead: ``lead_id``, ``fetched_at``, ``n_activities``, ``pages``,
-        sorted by lead.
+    def stored_leads(self) -> pl.DataFrame:
+        """One row per lead whose activities are stored: ``lead_id``, ``fetched_at``,
+        ``n_activities``, ``pages``, sorted by lead.
 
         Example:
-            >>> store.leads().filter(pl.col("n_activities") == 0)
+            >>> store.stored_leads().filter(pl.col("n_activities") == 0)
         """
         current = self._state().current
         return current.select(
@@ -545,32 +555,43 @@ class ActivityStore:
             300
         """
         state = self._state()
-        tables: dict[str, dict[str, int]] = {}
-        for table in self._tables:
-            files = table.files(table.snapshot())
-            tables[table.spec.name] = {
-                "files": files.height,
-                "rows": int(files["rows"].sum()),
-                "bytes": int(files["size"].sum()),
-            }
-        on_disk = sum(
-            f.stat().st_size for f in self.path.rglob("*") if f.is_file() and not f.is_symlink()
-        )
-        current = int(state.current["n_activities"].sum())
-        fetches = self._fetches.scan(self._fetches.snapshot())
-        failed = fetches.filter(pl.col("outcome") != OUTCOME_OK).select(pl.len()).collect()
-        return {
-            "path": str(self.path),
-            "store_version": STORE_VERSION,
-            "version": state.version,
-            "leads": state.current.height,
-            "activities": current,
-            "superseded_rows": tables["activities"]["rows"] - current,
-            "failed_fetches": int(failed.item()),
-            "last_refresh": state.current["fetched_at"].max(),
-            "bytes_on_disk": on_disk,
-            "tables": tables,
-        }
+        tables = [*self._tables, *self._people.tables]
+        return store_info(self.path, tables, state.current, state.version, self._fetches)
+
+    # ------------------------------------------------------------------ leads and users
+    def leads(self) -> pl.DataFrame:
+        """The ``leads`` table: who the leads are (a leads frame; see :meth:`update_leads`).
+
+        Example:
+            >>> store.leads().group_by("source").len()
+        """
+        return self._people.leads()
+
+    def users(self) -> pl.DataFrame:
+        """The ``users`` table (a users frame; see :meth:`update_users`).
+
+        Example:
+            >>> store.users().select("user_id", "name").head(3)
+        """
+        return self._people.users()
+
+    def update_leads(self, leads: pl.DataFrame, *, until: datetime | None = None) -> int:
+        """Merge a leads frame into ``leads`` (latest ``modified_on`` wins); ``until`` becomes
+        :meth:`leads_watermark`. Returns the leads stored.
+
+        Example:
+            >>> store.update_leads(client.leads_modified("2026-11-01"), until=now)
+        """
+        return self._people.update_leads(leads, until=until)
+
+    def update_users(self, users: pl.DataFrame) -> int:
+        """Replace ``users`` with a users frame (``store.update_users(client.get_users())``);
+        returns the users stored."""
+        return self._people.update_users(users)
+
+    def leads_watermark(self) -> datetime | None:
+        """How far the account's leads were read into ``leads`` (None: never)."""
+        return self._people.watermark()
 
     def fetches(self) -> pl.DataFrame:
         """The ``fetches`` table: one row per lead per write, oldest first.
@@ -614,28 +635,8 @@ class ActivityStore:
         state, dt = self._snapshots()
         if base > state.version:
             raise ValueError(f"since={since!r}: the store is at version {state.version}")
-        newer = state.current.filter(pl.col("_batch_id") > base)
-        table = self._activities
-        files = table.files(dt).filter(pl.col("max._batch_id") > base)["path"].to_list()
-        new = (
-            table.scan(dt, files)
-            .filter(pl.col("_batch_id") > base)
-            .join(newer.lazy().select(_KEY), on=_KEY, how="semi", maintain_order="left")
-            .collect()
-        )
-        then = (  # each of those leads' latest batch at ``base``
-            self._fetches.scan(self._fetches.snapshot())
-            .filter(
-                pl.col("outcome") == OUTCOME_OK,
-                pl.col("batch_id") <= base,
-                pl.col("lead_id").is_in(newer["lead_id"].implode()),
-            )
-            .select("lead_id", pl.col("batch_id").alias("_batch_id"), "n_activities")
-            .sort("_batch_id")
-            .unique("lead_id", keep="last")
-            .collect()
-        )
-        out = changed_rows(new, rows_as_of(table, then, new.schema))
+        new, then = rows_since(self._activities, dt, self._fetches, state.current, base)
+        out = changed_rows(new, rows_as_of(self._activities, then, new.schema))
         out = out if out["_row"].is_sorted() else out.sort("_row")
         return drop_empty_extras(out.select(_public(out.columns))).with_columns(out["change"])
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+from deltalake import DeltaTable
 
 from ..errors import StoreError
 from ..vocabulary import to_utc
+from .batches import OUTCOME_OK
 from .tables import Table
 
 __all__ = ["rows_as_of", "version_at"]
@@ -146,3 +148,36 @@ def history_from(fetches: Table) -> int:
     """
     marks = [int(h[HISTORY_FROM]) for h in fetches.snapshot().history() if HISTORY_FROM in h]
     return max(marks, default=0)
+
+
+def rows_since(
+    activities: Table, dt: DeltaTable, fetches: Table, current: pl.DataFrame, base: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The current rows of the leads written after version ``base`` (from the snapshot
+    ``dt`` of ``activities``), and each of those leads' latest batch at ``base``
+    (``lead_id``, ``_batch_id``, ``n_activities``) for :func:`rows_as_of`.
+
+    Example:
+        >>> new, then = rows_since(activities, dt, fetches, state.current, base=7)
+    """
+    newer = current.filter(pl.col("_batch_id") > base)
+    files = activities.files(dt).filter(pl.col("max._batch_id") > base)["path"].to_list()
+    new = (
+        activities.scan(dt, files)
+        .filter(pl.col("_batch_id") > base)
+        .join(newer.lazy().select(_KEY), on=_KEY, how="semi", maintain_order="left")
+        .collect()
+    )
+    then = (
+        fetches.scan(fetches.snapshot())
+        .filter(
+            pl.col("outcome") == OUTCOME_OK,
+            pl.col("batch_id") <= base,
+            pl.col("lead_id").is_in(newer["lead_id"].implode()),
+        )
+        .select("lead_id", pl.col("batch_id").alias("_batch_id"), "n_activities")
+        .sort("_batch_id")
+        .unique("lead_id", keep="last")
+        .collect()
+    )
+    return new, then

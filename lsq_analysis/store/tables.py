@@ -264,9 +264,7 @@ class Table:
                 raise StoreError(
                     f"The rows for {str(self.path)!r} have columns the table lacks: {new[:5]}"
                 )
-            if new:
-                fields = Schema.from_arrow(arrow_schema(frame.select(new).schema)).fields
-                dt.alter.add_columns(list(fields))
+            self.add_columns(dt, frame)
             added = self._write_file(frame)
             dt.create_write_transaction(
                 [added],
@@ -285,6 +283,16 @@ class Table:
                 "folder; nothing of this batch counts as stored, and a run fetches it again."
             ) from None
         return self.snapshot(refresh=False).version()
+
+    def add_columns(self, dt: DeltaTable, frame: pl.DataFrame) -> list[str]:
+        """Add ``frame``'s columns that the table lacks (one commit, when there are any);
+        returns their names."""
+        known = self.schema(dt)
+        new = [c for c in frame.columns if c not in known]
+        if new:
+            fields = Schema.from_arrow(arrow_schema(frame.select(new).schema)).fields
+            dt.alter.add_columns(list(fields))
+        return new
 
     def rewrite(
         self,
