@@ -164,6 +164,14 @@ def _failures_frame(failures: dict[str, BaseException]) -> pl.DataFrame:
 
 def _validate_leads(lead_ids: Iterable[str] | str) -> tuple[list[str], int]:
     """GUIDs in the order given, each once; the number of duplicates dropped."""
+    if isinstance(lead_ids, (pl.DataFrame, pl.LazyFrame)):  # a leads frame (find_leads)
+        names = lead_ids.collect_schema().names()
+        if "lead_id" not in names:
+            raise ValueError(
+                "lead_ids is a frame without a lead_id column; pass a leads frame "
+                "(lsq.find_leads, lsq.leads_frame) or a list of lead ids"
+            )
+        lead_ids = lead_ids.lazy().select("lead_id").collect()["lead_id"].drop_nulls().to_list()
     if isinstance(lead_ids, str):
         lead_ids = [lead_ids]
     try:
@@ -586,7 +594,8 @@ def fetch_activities(
     are expanded as they arrive and exact paging duplicates (identical rows) removed.
 
     Args:
-        lead_ids: lead ids (GUIDs). Duplicates are fetched once (with a warning).
+        lead_ids: lead ids (GUIDs), or a leads frame (``find_leads``: its ``lead_id``).
+            Duplicates are fetched once (with a warning).
         client: a :class:`~lsq_analysis.LeadSquaredClient` (default: one from ``LSQ_*``
             variables or ``.env``).
         event: only this activity event code (e.g. ``21``). With a store, whole leads are

@@ -245,17 +245,18 @@ class LeadCalls:
             records += self._paged_leads(LEAD_PATHS["by_ids"], body, what, BY_IDS_CHUNK)[0]
         return leads_frame(records)
 
-    def leads_modified_raw(
+    def leads_modified_windows(
         self, start: TimeBound, end: TimeBound = None, *, columns: Sequence[str] | str | None = None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The records of every lead modified in ``[start, end)``, a window at a time.
+    ) -> Iterator[tuple[dt.datetime, dt.datetime, list[dict[str, Any]]]]:
+        """``(window start, window end, records)`` of every lead modified in ``[start, end)``,
+        oldest window first (so a caller that stores each may resume from the last end).
 
         A window whose answer reaches :data:`WINDOW_CAP` leads, or holds fewer than its
         ``RecordCount`` says, is split in two and each half read again (down to one second),
         so no lead is cut off by the cap.
 
         Example:
-            >>> sum(len(part) for part in client.leads_modified_raw("2026-11-01"))
+            >>> sum(len(records) for *_, records in client.leads_modified_windows("2026-11-01"))
             12093
         """
         begin, finish = _window(start, end, "leads_modified")
@@ -270,7 +271,7 @@ class LeadCalls:
                 middle = middle.replace(microsecond=0) if middle.microsecond else middle
                 todo += [(middle, high), (low, middle)]  # the older half first
                 continue
-            yield records
+            yield low, high, records
 
     def _modified_window(
         self, low: dt.datetime, high: dt.datetime, csv: str
@@ -317,8 +318,8 @@ class LeadCalls:
         """
         from ..frames import leads_frame
 
-        parts = list(self.leads_modified_raw(start, end, columns=columns))
-        return leads_frame([record for part in parts for record in part])
+        parts = self.leads_modified_windows(start, end, columns=columns)
+        return leads_frame([record for *_, records in parts for record in records])
 
     # ------------------------------------------------------------------ account-wide
     def activities_by_event_raw(

@@ -31,6 +31,7 @@ from .common import (
 )
 from .fake_server import add_fake_server_parser
 from .fetching import add_fetch_parser
+from .leads import add_leads_parser
 from .reports import add_demo_parser, add_report_parser, run_demo, run_report
 from .store import add_store_parser
 
@@ -51,6 +52,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
     add_demo_parser,
     add_report_parser,
     add_fetch_parser,
+    add_leads_parser,
     add_store_parser,
     add_fake_server_parser,
 ]

@@ -220,9 +220,17 @@ def print_error(message: str) -> None:
     print(f"lsq-analysis: error: {message}", file=sys.stderr)
 
 
-def add_lead_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--lead ID...`` or ``--leads-file FILE`` (one of them is required)."""
+def add_lead_arguments(parser: argparse.ArgumentParser, *, modified_since: bool = False) -> None:
+    """``--lead ID...`` or ``--leads-file FILE`` (or, with ``modified_since``,
+    ``--leads-modified-since AGE``): one of them is required."""
     which = parser.add_mutually_exclusive_group(required=True)
+    if modified_since:
+        which.add_argument(
+            "--leads-modified-since",
+            metavar="AGE",
+            help="the leads modified in the account since then (e.g. 7d, 12h, or a date "
+            "such as 2026-11-01), found with Leads.RecentlyModified",
+        )
     which.add_argument(
         "--lead",
         dest="leads",
@@ -240,7 +248,10 @@ def add_lead_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def leads_from_args(args: argparse.Namespace) -> list[str] | None:
-    """The lead ids of ``--lead`` or ``--leads-file``; None (said on stderr) if unreadable."""
+    """The lead ids of ``--lead`` or ``--leads-file``; None (said on stderr) if unreadable;
+    ``[]`` for ``--leads-modified-since`` (the caller asks the account)."""
+    if getattr(args, "leads_modified_since", None):
+        return []
     if not args.leads_file:
         return list(args.leads)
     try:

@@ -57,7 +57,7 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_lead_arguments(parser)
+    add_lead_arguments(parser, modified_since=True)
     parser.add_argument(
         "--out",
         required=True,
@@ -142,6 +142,20 @@ def fetch_command(args: argparse.Namespace) -> int:
         if args.rate_limit is not None:
             options.update(max_calls=args.rate_limit[0], per_seconds=args.rate_limit[1])
         client = LeadSquaredClient(args.host, **options)
+        if args.leads_modified_since:
+            from ..leads import find_leads
+
+            found = find_leads(
+                client=client,
+                store=args.store,
+                modified_since=args.leads_modified_since,
+                progress=not args.no_progress,
+            )
+            leads = found["lead_id"].to_list()
+            print(f"Found {len(leads):,} leads modified since {args.leads_modified_since}")
+            if not leads:
+                print(f"Nothing to fetch; nothing written to {out}")
+                return EXIT_OK
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # notes are printed below instead
             result = run_fetch(
