@@ -16,6 +16,11 @@ Part 2: a store holding 1M activities, built directly from synthetic activities 
 network), then read back by ``fetch_activities(..., store=...)`` and ``store.frame()``:
 calls made (must be 0) and seconds (target: under 1 s).
 
+Part 3: the account-wide pull (``client.activities_by_event``, ``RetrieveByActivityEvent``)
+against per-lead fetching of the same activities: for the five most common event codes of
+``--account-leads`` synthetic leads, the calls each way and the activities per call, and
+whether both ways hold the same activity ids.
+
 Run from the repo root (it takes minutes by nature: 600 calls at 5 calls/s is 2 minutes):
     .venv/bin/python benchmarks/bench_fetch.py                 # everything
     .venv/bin/python benchmarks/bench_fetch.py --part store    # only the 1M store
@@ -37,7 +42,7 @@ import polars as pl
 
 from lsq_analysis import ActivityStore, activities_frame, synthetic_activities
 from lsq_analysis.api.fake.server import FakeLeadSquared
-from lsq_analysis.fetch import run_fetch
+from lsq_analysis.fetch import fetch_activities, run_fetch
 
 LATENCY = (0.1, 0.3)
 PAGE_CAP = 100
@@ -235,9 +240,42 @@ def part_store(args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def part_account(args: argparse.Namespace) -> None:
+    leads = synthetic_activities(args.account_leads, activities=(1, 300), seed=31)
+    with FakeLeadSquared(leads, max_page_size=100, rate_limit=None) as fake:
+        client = fake.client()
+        started = time.monotonic()
+        per_lead = fetch_activities(list(leads), client=client, progress=False)
+        per_lead_calls, per_lead_s = client.stats.calls, time.monotonic() - started
+        codes = (
+            per_lead.filter(pl.col("event_code") != 3011)["event_code"]
+            .value_counts(sort=True)
+            .head(5)["event_code"]
+            .to_list()
+        )
+        wanted = per_lead.filter(pl.col("event_code").is_in(codes))
+        account = fake.client()
+        started = time.monotonic()
+        frames = [account.activities_by_event(int(c), "2000-01-01", "2100-01-01") for c in codes]
+        pulled = pl.concat(frames, how="diagonal_relaxed")
+        account_calls, account_s = account.stats.calls, time.monotonic() - started
+    same = sorted(pulled["activity_id"]) == sorted(wanted["activity_id"])
+    print(f"\naccount-wide pull, {args.account_leads:,} leads, event codes {codes}:")
+    print("| way | calls | activities | activities per call | seconds |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(f"| per lead (every activity, then filtered) | {per_lead_calls:,} | {wanted.height:,} "
+          f"| {wanted.height / per_lead_calls:.1f} | {per_lead_s:.1f} |")  # fmt: skip
+    per_call = pulled.height / max(1, account_calls)
+    print(f"| RetrieveByActivityEvent (5 codes, pages of 1,000) | {account_calls:,} | "
+          f"{pulled.height:,} | {per_call:.1f} | {account_s:.1f} |")  # fmt: skip
+    _verdict(same, "the account-wide pull holds the same activities as per-lead fetching")
+    _verdict(account_calls < per_lead_calls, "the account-wide pull needs fewer calls")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "rate", "store"), default="all")
+    parser.add_argument("--part", choices=("all", "rate", "store", "account"), default="all")
+    parser.add_argument("--account-leads", type=int, default=2_000)
     parser.add_argument("--leads", type=int, default=300, help="leads at 25 calls per 5 s")
     parser.add_argument("--slow-leads", type=int, default=60, help="leads at 5 calls per 5 s")
     parser.add_argument("--no-baseline", action="store_true", help="skip one-at-a-time runs")
@@ -247,6 +285,8 @@ def main() -> None:
         part_rate(args)
     if args.part in ("all", "store"):
         part_store(args)
+    if args.part in ("all", "account"):
+        part_account(args)
 
 
 if __name__ == "__main__":
