@@ -33,6 +33,22 @@ TYPES = lsq.sample_activity_types()
 BIG = "data.big"
 
 Call = Callable[[Frame], Any]
+SOURCES = lsq.leads_frame(  # three segments for by=; the other leads have no source (null)
+    [
+        {"ProspectID": lead, "Source": source}
+        for lead, source in zip(
+            SAMPLE["lead_id"].unique(maintain_order=True)[:3],
+            ["Google Ads", "Facebook", "Website"],
+            strict=True,
+        )
+    ]
+)
+
+
+def sourced(f: Frame) -> Frame:
+    """The frame with ``lead.source`` joined (lazy stays lazy), for the by= cases."""
+    return lsq.with_leads(f, SOURCES, columns=["source"])
+
 
 # (function, label, call): every public function taking the frame, with its options
 CASES: list[tuple[str, str, Call]] = [
@@ -60,7 +76,18 @@ CASES: list[tuple[str, str, Call]] = [
             )
         ),
     ),
+    (
+        "event_counts",
+        "by a lead attribute",
+        lambda f: lsq.event_counts(sourced(f), by=["lead.source", "event"], every="1mo"),
+    ),
     ("lead_summary", "default", lambda f: lsq.lead_summary(f)),
+    ("lead_summary", "by a column", lambda f: lsq.lead_summary(f, by="data.CurrentStage")),
+    (
+        "lead_summary",
+        "by a lead attribute",
+        lambda f: lsq.lead_summary(sourced(f), by=["lead.source", "type"], start="2025-02-01"),
+    ),
     ("lead_summary", "now", lambda f: lsq.lead_summary(f, now="2025-07-01", tz="Asia/Kolkata")),
     (
         "lead_summary",
@@ -73,6 +100,12 @@ CASES: list[tuple[str, str, Call]] = [
         "score_over_time",
         "daily",
         lambda f: lsq.score_over_time(f, every="1d", tz="Asia/Kolkata", events=[0, 205]),
+    ),
+    ("score_over_time", "by a column", lambda f: lsq.score_over_time(f, by="type")),
+    (
+        "score_over_time",
+        "weekly by a lead attribute",
+        lambda f: lsq.score_over_time(sourced(f), every="1w", by="lead.source", tz="Asia/Kolkata"),
     ),
     ("score_by_event", "default", lambda f: lsq.score_by_event(f)),
     ("score_by_event", "window", lambda f: lsq.score_by_event(f, end="2025-04-01")),
@@ -89,7 +122,22 @@ CASES: list[tuple[str, str, Call]] = [
         "codes and lists",
         lambda f: lsq.funnel(f, [23, [0, "Email Link Clicked"], 205], events=[23, 0, 1, 205]),
     ),
+    (
+        "funnel",
+        "by a column",
+        lambda f: lsq.funnel(f, ["Lead Capture", "Email Opened"], by="type", leads=[LEAD, OTHER]),
+    ),
+    (
+        "funnel",
+        "by a lead attribute",
+        lambda f: lsq.funnel(sourced(f), [23, 0, 205], within="30d", by="lead.source"),
+    ),
     ("time_to_event", "names", lambda f: lsq.time_to_event(f, "Lead Capture", "Email Opened")),
+    (
+        "time_to_event",
+        "by a lead attribute",
+        lambda f: lsq.time_to_event(sourced(f), 23, 0, by=["lead.source", "data.CurrentStage"]),
+    ),
     (
         "time_to_event",
         "filtered",

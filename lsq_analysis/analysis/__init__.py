@@ -16,6 +16,14 @@ aggregation runs lazily and is collected once). The functions share these option
 * ``start`` / ``end``: a ``datetime``, ``date`` or ISO string; ``created_on >= start`` and
   ``created_on < end`` (``end`` is exclusive). A value without a time zone is taken as UTC.
 
+Segments: ``event_counts``, ``lead_summary``, ``score_over_time``, ``funnel`` and
+``time_to_event`` take ``by=``, one or more columns of the frame, ``lead.<attribute>`` ones
+included once :func:`lsq_analysis.with_leads` has joined the leads. Where the answer is per
+lead (``lead_summary``, ``funnel``, ``time_to_event``) a lead's segment is its latest non-null
+value among its selected activities, so each lead counts once; where it counts activities
+(``event_counts``, ``score_over_time``) each activity counts under its own value. A null value
+is a segment of its own, sorted last. A ``by`` column the frame lacks raises ``ValueError``.
+
 Times are ``created_on`` (UTC). Rows without ``created_on`` are ignored. Within a lead,
 activities are ordered by ``created_on``; ties keep the frame's order. An event type is
 identified by ``event_code``, because audit-log rows (code 3011) carry the name of the

@@ -26,7 +26,7 @@ from ..vocabulary import (
     filtered,
     to_utc,
 )
-from .prepare import US_PER_HOUR, in_zone, prepared, with_label
+from .prepare import US_PER_HOUR, in_zone, latest_value, prepared, segment_keys, with_label
 
 __all__ = ["WEEKDAY_NAMES", "activity_heatmap", "event_counts", "lead_summary"]
 
@@ -49,10 +49,13 @@ def event_counts(
 ) -> pl.DataFrame:
     """Number of activities per group (by default per lead and event).
 
-    ``by`` may name any column of the frame, plus the virtual column ``"event"`` (the display
-    label of the event code). When ``by`` holds ``"event_name"`` but not ``"event_code"``,
-    ``event_code`` is added to the keys, so audit-log rows (code 3011, whose ``event_name``
-    is the changed type's name) are never counted as the activity type they changed.
+    ``by`` may name any column of the frame (``lead.<attribute>`` columns too, once
+    :func:`lsq_analysis.with_leads` has joined them), plus the virtual column ``"event"`` (the
+    display label of the event code). Each activity counts under its own row's values; a null
+    value is a group of its own (sorted last), not dropped. When ``by`` holds ``"event_name"``
+    but not ``"event_code"``, ``event_code`` is added to the keys, so audit-log rows (code
+    3011, whose ``event_name`` is the changed type's name) are never counted as the activity
+    type they changed.
 
     Args:
         df: the expanded activity frame, eager or lazy (only the key columns are read).
@@ -63,7 +66,11 @@ def event_counts(
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:
-        The key columns, then ``n_activities`` (Int64), sorted by the keys.
+        The key columns, then ``n_activities`` (Int64), sorted by the keys (nulls last).
+
+    Raises:
+        ValueError: ``by`` names a column the frame lacks (for a ``lead.`` column: call
+            ``with_leads`` first), or neither ``by`` nor ``every`` is given.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -81,9 +88,15 @@ def event_counts(
     have = column_names(df)
     unknown = [k for k in real if k not in have]
     if unknown:
+        hint = (
+            "; lead. columns come from the leads: call lsq.with_leads(df, lsq.leads_frame(leads)) "
+            "first"
+            if any(k.startswith("lead.") for k in unknown)
+            else ""
+        )
         raise ValueError(
             f"event_counts(): by= names unknown column(s) {unknown}; use columns of the frame "
-            "or 'event' (the event type's label)"
+            f"or 'event' (the event type's label){hint}"
         )
     lazy = filtered(df, leads=leads, events=events, start=start, end=end)
     cols = list(dict.fromkeys([*real, "event_code", "created_on"]))
@@ -101,9 +114,25 @@ def event_counts(
     return out.collect()
 
 
+_SUMMARY_COLUMNS = (
+    "lead_id",
+    "first_activity",
+    "last_activity",
+    "n_activities",
+    "n_event_types",
+    "total_score",
+    "days_active",
+    "span_days",
+    "last_event_code",
+    "last_event",
+    "days_since_last",
+)
+
+
 def lead_summary(
     df: Frame,
     *,
+    by: str | Sequence[str] | None = None,
     now: dt.datetime | str | None = None,
     tz: str = "UTC",
     leads: Leads = None,
@@ -115,7 +144,12 @@ def lead_summary(
 
     Args:
         df: the expanded activity frame, eager or lazy (only ``lead_id``, ``created_on``,
-            ``event_code``, ``activity_score`` and, for the labels, ``event_name`` are read).
+            ``event_code``, ``activity_score``, the ``by`` columns and, for the labels,
+            ``event_name`` are read).
+        by: segment column(s) to add after ``lead_id``: any column of the frame, such as
+            ``"lead.source"`` after :func:`lsq_analysis.with_leads`. Each holds the lead's
+            latest non-null value among its selected activities (null if it has none), so a
+            lead stays one row whatever its values; a ``lead.`` attribute is the lead's own.
         now: the moment ``days_since_last`` is measured from. Default: the latest
             ``created_on`` in the whole (unfiltered) frame, so results do not depend on when
             they are computed; the current UTC time if the frame has no times.
@@ -123,15 +157,21 @@ def lead_summary(
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:
-        ``lead_id``, ``first_activity``, ``last_activity``, ``n_activities``,
+        ``lead_id``, the ``by`` columns, ``first_activity``, ``last_activity``, ``n_activities``,
         ``n_event_types`` (distinct codes), ``total_score``, ``days_active`` (distinct calendar
         days with an activity), ``span_days`` (last minus first, in days), ``last_event_code``,
         ``last_event``, ``days_since_last`` (``now`` minus last activity, in days). Sorted by
         engagement: total score, then number of activities, then the most recent last
         activity (all descending), then lead id.
 
+    Raises:
+        ValueError: ``by`` names a column the frame lacks (a ``lead.`` one: call
+            ``with_leads`` first) or one of the output columns (``lead_id``...).
+
     Example:
         >>> import lsq_analysis as lsq
+        >>> lsq.lead_summary(lsq.load_sample(), by="event_name").columns[:2]
+        ['lead_id', 'event_name']
         >>> summary = lsq.lead_summary(lsq.load_sample(), now="2025-07-01")
         >>> summary.columns[:4]
         ['lead_id', 'first_activity', 'last_activity', 'n_activities']
@@ -139,8 +179,9 @@ def lead_summary(
         True
     """
     check_zone(tz)
+    keys = segment_keys(df, by, "lead_summary", reserved=_SUMMARY_COLUMNS)
     base = prepared(
-        df, "lead_summary", ["activity_score"], leads, events, start, end, ordered=False
+        df, "lead_summary", ["activity_score", *keys], leads, events, start, end, ordered=False
     )
     moment: pl.Expr
     if now is not None:
@@ -167,6 +208,7 @@ def lead_summary(
             .cast(pl.Int64)
             .alias("days_active"),
             pl.col("event_code").get(last_idx).alias("last_event_code"),
+            *[latest_value(key).alias(f"_by{i}") for i, key in enumerate(keys)],
         )
         .with_columns(
             (
@@ -182,19 +224,8 @@ def lead_summary(
         )
     )
     out = with_label(out, event_labels(df), code="last_event_code", label="last_event")
-    out = out.select(
-        "lead_id",
-        "first_activity",
-        "last_activity",
-        "n_activities",
-        "n_event_types",
-        "total_score",
-        "days_active",
-        "span_days",
-        "last_event_code",
-        "last_event",
-        "days_since_last",
-    ).sort(
+    segments = [pl.col(f"_by{i}").alias(key) for i, key in enumerate(keys)]
+    out = out.select(_SUMMARY_COLUMNS[0], *segments, *_SUMMARY_COLUMNS[1:]).sort(
         ["total_score", "n_activities", "last_activity", "lead_id"],
         descending=[True, True, True, False],
     )

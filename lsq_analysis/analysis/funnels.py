@@ -31,7 +31,7 @@ from ..vocabulary import (
     to_timedelta,
     to_utc,
 )
-from .prepare import hours, prepared
+from .prepare import hours, lead_segments, prepared, segment_keys
 
 __all__ = ["funnel", "time_to_event"]
 
@@ -80,7 +80,8 @@ def _step_times(
     start: TimeBound,
     end: TimeBound,
 ) -> pl.DataFrame:
-    """Per lead, the time each step was reached (null once the lead stops), best path only.
+    """Per lead, the time each step was reached (``_t1``, ``_t2``...; null once the lead
+    stops), best path only.
 
     A path starts at an occurrence of step 1 and takes, for each next step, its first
     occurrence after the previous step's activity (later in time, or later in the lead's
@@ -102,18 +103,20 @@ def _step_times(
     )
     firsts = base.filter(
         pl.col("event_code").is_in(pl.Series(step_codes[0], dtype=pl.Int32).implode())
-    ).select("lead_id", pl.col("_pos").alias("_start"), pl.col("created_on").alias("t1"))
+    ).select("lead_id", pl.col("_pos").alias("_start"), pl.col("created_on").alias("_t1"))
     if window is None:
         firsts = firsts.group_by("lead_id", maintain_order=True).first()
     paths = firsts
-    current = firsts.select("lead_id", "_start", pl.col("_start").alias("_at"), "t1")
+    current = firsts.select("lead_id", "_start", pl.col("_start").alias("_at"), "_t1")
     for k, codes in enumerate(step_codes[1:], start=2):
         if current.height == 0:
-            paths = paths.with_columns(pl.lit(None, dtype=base.schema["created_on"]).alias(f"t{k}"))
+            paths = paths.with_columns(
+                pl.lit(None, dtype=base.schema["created_on"]).alias(f"_t{k}")
+            )
             continue
         candidates = base.filter(
             pl.col("event_code").is_in(pl.Series(codes, dtype=pl.Int32).implode())
-        ).select("lead_id", pl.col("_pos").alias("_next"), pl.col("created_on").alias(f"t{k}"))
+        ).select("lead_id", pl.col("_pos").alias("_next"), pl.col("created_on").alias(f"_t{k}"))
         reached = current.sort("_at").join_asof(
             candidates,
             left_on="_at",
@@ -125,15 +128,15 @@ def _step_times(
         )
         keep = pl.col("_next").is_not_null()
         if window is not None:
-            keep = keep & ((pl.col(f"t{k}") - pl.col("t1")) <= window)
+            keep = keep & ((pl.col(f"_t{k}") - pl.col("_t1")) <= window)
         reached = reached.filter(keep)
         paths = paths.join(
-            reached.select("_start", f"t{k}"), on="_start", how="left", maintain_order="left"
+            reached.select("_start", f"_t{k}"), on="_start", how="left", maintain_order="left"
         )
-        current = reached.select("lead_id", "_start", pl.col("_next").alias("_at"), "t1")
+        current = reached.select("lead_id", "_start", pl.col("_next").alias("_at"), "_t1")
     n = len(step_codes)
     depth = pl.sum_horizontal(
-        [pl.col(f"t{k}").is_not_null().cast(pl.Int32) for k in range(1, n + 1)]
+        [pl.col(f"_t{k}").is_not_null().cast(pl.Int32) for k in range(1, n + 1)]
     )
     best = (
         paths.with_columns(depth.alias("_depth"))
@@ -141,7 +144,84 @@ def _step_times(
         .group_by("lead_id", maintain_order=True)
         .first()
     )
-    return best.select("lead_id", *[f"t{k}" for k in range(1, n + 1)])
+    return best.select("lead_id", *[f"_t{k}" for k in range(1, n + 1)])
+
+
+def _with_segments(
+    times: pl.DataFrame,
+    df: Frame,
+    keys: list[str],
+    function: str,
+    leads: Leads,
+    allowed: list[int] | None,
+    start: TimeBound,
+    end: TimeBound,
+) -> pl.DataFrame:
+    """Every selected lead's segment (its latest non-null value of each key), then its times.
+
+    Leads that never did the first step are kept, with null times.
+    """
+    selected = prepared(df, function, keys, leads, allowed, start, end, ordered=False)
+    segments = lead_segments(selected, keys).collect()
+    return segments.join(times, on="lead_id", how="left")
+
+
+def _step_stats(n: int) -> list[pl.Expr]:
+    """Over the step times of some leads: ``_n<k>`` leads reaching step k, and the median
+    time to step k from the previous step (``_p<k>``) and from the first (``_f<k>``)."""
+    reached = [
+        pl.col(f"_t{k}").is_not_null().sum().cast(pl.Int64).alias(f"_n{k}") for k in range(1, n + 1)
+    ]
+    previous = [
+        (pl.col(f"_t{k}") - pl.col(f"_t{k - 1}")).median().alias(f"_p{k}") for k in range(2, n + 1)
+    ]
+    first = [(pl.col(f"_t{k}") - pl.col("_t1")).median().alias(f"_f{k}") for k in range(2, n + 1)]
+    return reached + previous + first
+
+
+def _step_rows(
+    counts: pl.DataFrame, keys: list[str], names: list[str], codes: list[list[int]]
+) -> pl.DataFrame:
+    """The funnel's rows from :func:`_step_stats` (one row per segment): per segment and step."""
+    no_time = pl.lit(None, dtype=pl.Duration("us"))
+    first = pl.col("_n1")
+    parts = []
+    for k in range(1, len(codes) + 1):
+        previous = pl.col(f"_n{k - 1}" if k > 1 else "_n1")
+        reached = pl.col(f"_n{k}")
+        parts.append(
+            counts.select(
+                *keys,
+                pl.lit(k, dtype=pl.Int64).alias("step"),
+                pl.lit(names[k - 1], dtype=pl.Utf8).alias("event"),
+                pl.lit(codes[k - 1], dtype=pl.List(pl.Int32)).alias("event_codes"),
+                reached.alias("n_leads"),
+                pl.when(previous > 0).then(reached / previous).alias("conversion_from_previous"),
+                pl.when(first > 0).then(reached / first).alias("conversion_from_first"),
+                (pl.col(f"_p{k}") if k > 1 else no_time).alias("median_time_from_previous"),
+                (pl.col(f"_f{k}") if k > 1 else no_time).alias("_from_first"),
+            )
+        )
+    out = pl.concat(parts).sort([*keys, "step"], nulls_last=True, maintain_order=True)
+    return out.with_columns(
+        pl.col("conversion_from_previous", "conversion_from_first").cast(pl.Float64),
+        pl.col("median_time_from_previous").cast(pl.Duration("us")),
+        hours(pl.col("median_time_from_previous")).alias("median_hours_from_previous"),
+        hours(pl.col("_from_first")).alias("median_hours_from_first"),
+    ).drop("_from_first")
+
+
+_FUNNEL_COLUMNS = (
+    "step",
+    "event",
+    "event_codes",
+    "n_leads",
+    "conversion_from_previous",
+    "conversion_from_first",
+    "median_time_from_previous",
+    "median_hours_from_previous",
+    "median_hours_from_first",
+)
 
 
 def funnel(
@@ -149,6 +229,7 @@ def funnel(
     steps: Sequence[Event | Sequence[Event]],
     within: DurationLike | None = None,
     *,
+    by: str | Sequence[str] | None = None,
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
@@ -167,18 +248,32 @@ def funnel(
     path reaching the furthest step (the earliest such path on a tie); its times give the
     medians.
 
+    Segments: with ``by``, one funnel per segment. A lead belongs to one segment, its latest
+    non-null value of each ``by`` column among its selected activities (a ``lead.``
+    attribute is the lead's own), so it counts once and the segments' counts add up to the
+    unsegmented funnel. Leads without a value form the null segment. Every segment with a
+    selected lead is listed, even one whose leads never did step 1 (then 0 at each step).
+
     Args:
         df: the expanded activity frame, eager or lazy (only the columns used are read).
         steps: the events of the funnel, in order (at least one).
         within: optional time limit from step 1 to each later step (``"30d"``, a timedelta).
+        by: segment column(s): any column of the frame, such as ``"lead.source"`` after
+            :func:`lsq_analysis.with_leads`.
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:
-        One row per step: ``step`` (1, 2, ...), ``event`` (the step's label), ``event_codes``
-        (list of the codes counted), ``n_leads``, ``conversion_from_previous`` and
-        ``conversion_from_first`` (fractions; 1.0 for step 1, null when the base is 0),
+        One row per step (with ``by``: per segment and step, the ``by`` columns first, sorted
+        by segment with nulls last, then step): ``step`` (1, 2, ...), ``event`` (the step's
+        label), ``event_codes`` (list of the codes counted), ``n_leads``,
+        ``conversion_from_previous`` and ``conversion_from_first`` (fractions; 1.0 for step 1,
+        null when the base is 0),
         ``median_time_from_previous`` (Duration; null for step 1),
         ``median_hours_from_previous`` and ``median_hours_from_first``.
+
+    Raises:
+        ValueError: no steps, a step naming no event, or ``by`` naming a column the frame
+            lacks (a ``lead.`` one: call ``with_leads`` first) or an output column.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -186,49 +281,25 @@ def funnel(
         >>> result = lsq.funnel(lsq.load_sample(), steps, within="30d")
         >>> result["step"].to_list(), result["conversion_from_first"][0]
         ([1, 2], 1.0)
+        >>> lsq.funnel(lsq.load_sample(), steps, by="type").columns[:3]
+        ['type', 'step', 'event']
     """
+    keys = segment_keys(df, by, "funnel", reserved=_FUNNEL_COLUMNS)
     codes, allowed = _step_codes(df, steps, events)
     # a step given by name is labelled with that name: the labels are read only for the others
     labels = {} if all(_is_name(step) for step in steps) else dict(event_labels(df).iter_rows())
     times = _step_times(df, codes, within, "funnel", leads, allowed, start, end)
+    if keys:
+        times = _with_segments(times, df, keys, "funnel", leads, allowed, start, end)
     n = len(codes)
-    counts = times.select(
-        [pl.col(f"t{k}").is_not_null().sum().cast(pl.Int64).alias(f"n{k}") for k in range(1, n + 1)]
-        + [(pl.col(f"t{k}") - pl.col(f"t{k - 1}")).median().alias(f"p{k}") for k in range(2, n + 1)]
-        + [(pl.col(f"t{k}") - pl.col("t1")).median().alias(f"f{k}") for k in range(2, n + 1)]
-    ).row(0, named=True)
-    rows = []
-    first = counts["n1"]
-    for k in range(1, n + 1):
-        reached = counts[f"n{k}"]
-        previous = counts[f"n{k - 1}"] if k > 1 else reached
-        rows.append(
-            {
-                "step": k,
-                "event": _step_label(steps[k - 1], codes[k - 1], labels),
-                "event_codes": codes[k - 1],
-                "n_leads": reached,
-                "conversion_from_previous": reached / previous if previous else None,
-                "conversion_from_first": reached / first if first else None,
-                "median_time_from_previous": counts.get(f"p{k}"),
-                "median_time_from_first": counts.get(f"f{k}"),
-            }
-        )
-    schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        "step": pl.Int64,
-        "event": pl.Utf8,
-        "event_codes": pl.List(pl.Int32),
-        "n_leads": pl.Int64,
-        "conversion_from_previous": pl.Float64,
-        "conversion_from_first": pl.Float64,
-        "median_time_from_previous": pl.Duration("us"),
-        "median_time_from_first": pl.Duration("us"),
-    }
-    out = pl.DataFrame(rows, schema=schema)
-    return out.with_columns(
-        hours(pl.col("median_time_from_previous")).alias("median_hours_from_previous"),
-        hours(pl.col("median_time_from_first")).alias("median_hours_from_first"),
-    ).drop("median_time_from_first")
+    counts = times.group_by(keys).agg(_step_stats(n)) if keys else times.select(_step_stats(n))
+    names = [
+        _step_label(step, step_codes, labels) for step, step_codes in zip(steps, codes, strict=True)
+    ]
+    return _step_rows(counts, keys, names, codes)
+
+
+_WAIT_COLUMNS = ("lead_id", "start_time", "end_time", "time_to_event", "hours")
 
 
 def time_to_event(
@@ -236,6 +307,7 @@ def time_to_event(
     start_event: Event | Sequence[Event],
     end_event: Event | Sequence[Event],
     *,
+    by: str | Sequence[str] | None = None,
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
@@ -243,22 +315,35 @@ def time_to_event(
 ) -> pl.DataFrame:
     """Per lead, the time from its first ``start_event`` to the first ``end_event`` after it.
 
+    With ``by`` each row also carries the lead's segment: its latest non-null value of each
+    ``by`` column among its selected activities (a ``lead.`` attribute is the lead's own;
+    null when it has none), so waits group by segment with ``group_by``.
+
     Args:
         df: the expanded activity frame, eager or lazy (only the columns used are read).
         start_event: event code(s) or name(s) that start the clock.
         end_event: event code(s) or name(s) that stop it.
+        by: segment column(s): any column of the frame, such as ``"lead.source"`` after
+            :func:`lsq_analysis.with_leads`.
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
 
     Returns:
-        One row per lead that had ``start_event``: ``lead_id``, ``start_time``, ``end_time``
-        (null if ``end_event`` never followed), ``time_to_event`` (Duration), ``hours``;
-        sorted by lead id.
+        One row per lead that had ``start_event``: ``lead_id``, the ``by`` columns,
+        ``start_time``, ``end_time`` (null if ``end_event`` never followed),
+        ``time_to_event`` (Duration), ``hours``; sorted by lead id.
+
+    Raises:
+        ValueError: ``start=`` / ``end=`` given events (they are the date filters), or ``by``
+            naming a column the frame lacks (a ``lead.`` one: call ``with_leads`` first) or
+            an output column.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> waits = lsq.time_to_event(lsq.load_sample(), "Lead Capture", "Email Opened")
         >>> waits.columns
         ['lead_id', 'start_time', 'end_time', 'time_to_event', 'hours']
+        >>> lsq.time_to_event(lsq.load_sample(), 23, 0, by="type").columns[:2]
+        ['lead_id', 'type']
     """
     for name, bound in (("start", start), ("end", end)):
         try:
@@ -268,14 +353,19 @@ def time_to_event(
                 f"{error}. time_to_event() takes its events positionally, "
                 f"time_to_event(df, start_event, end_event); {name}= is a date filter"
             ) from None
+    keys = segment_keys(df, by, "time_to_event", reserved=_WAIT_COLUMNS)
     codes, allowed = _step_codes(df, [start_event, end_event], events)
     times = _step_times(df, codes, None, "time_to_event", leads, allowed, start, end)
+    if keys:
+        times = _with_segments(times, df, keys, "time_to_event", leads, allowed, start, end)
+        times = times.filter(pl.col("_t1").is_not_null())
     return (
         times.select(
             "lead_id",
-            pl.col("t1").alias("start_time"),
-            pl.col("t2").alias("end_time"),
-            (pl.col("t2") - pl.col("t1")).alias("time_to_event"),
+            *keys,
+            pl.col("_t1").alias("start_time"),
+            pl.col("_t2").alias("end_time"),
+            (pl.col("_t2") - pl.col("_t1")).alias("time_to_event"),
         )
         .with_columns(hours(pl.col("time_to_event")).alias("hours"))
         .sort("lead_id")

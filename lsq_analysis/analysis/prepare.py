@@ -12,19 +12,22 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
-from ..vocabulary import Events, Frame, Leads, TimeBound, filtered, require_columns
+from ..vocabulary import Events, Frame, Leads, TimeBound, column_names, filtered, require_columns
 
 __all__ = [
     "US_PER_HOUR",
     "cum_sum_by_lead",
     "hours",
     "in_zone",
+    "latest_value",
+    "lead_segments",
     "lead_starts",
     "prepared",
+    "segment_keys",
     "with_label",
 ]
 
@@ -70,6 +73,87 @@ def prepared(
         # the row number breaks ties in frame order; cheaper than a stable sort (maintain_order)
         lazy = lazy.with_row_index("_row").sort(["lead_id", "created_on", "_row"]).drop("_row")
     return lazy
+
+
+def segment_keys(
+    df: Frame,
+    by: str | Sequence[str] | None,
+    function: str,
+    reserved: Iterable[str] = (),
+) -> list[str]:
+    """The ``by=`` columns of ``function`` as a list (each once, in the order given), checked.
+
+    ``by`` names columns of the activity frame, ``lead.<attribute>`` ones included once
+    :func:`lsq_analysis.with_leads` has joined them; ``None`` is no segment (``[]``).
+
+    Raises:
+        ValueError: ``df`` lacks a ``by`` column (a ``lead.`` one: call ``with_leads``
+            first), or ``by`` names a column in ``reserved`` (an output column of
+            ``function``).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> segment_keys(lsq.load_sample(), "event_name", "f")
+        ['event_name']
+        >>> try:
+        ...     segment_keys(lsq.load_sample(), "lead.source", "f")
+        ... except ValueError as error:
+        ...     print("with_leads" in str(error))
+        True
+    """
+    if by is None:
+        return []
+    keys = list(dict.fromkeys([by] if isinstance(by, str) else by))
+    if not all(isinstance(key, str) for key in keys):
+        raise ValueError(f"{function}(): by= takes column names (strings), not {by!r}")
+    have = set(column_names(df))
+    missing = [key for key in keys if key not in have]
+    if missing:
+        hint = (
+            "lead. columns come from the leads: call lsq.with_leads(df, lsq.leads_frame(leads)) "
+            "first"
+            if any(key.startswith("lead.") for key in missing)
+            else "use columns of the activity frame (event_name, data.*, fields.*, ...)"
+        )
+        raise ValueError(
+            f"{function}(): by= names column(s) {missing} that the frame lacks; {hint}"
+        )
+    clash = [key for key in keys if key in set(reserved)]
+    if clash:
+        raise ValueError(
+            f"{function}(): by= cannot use {clash}: {function}() has output column(s) of that "
+            "name already"
+        )
+    return keys
+
+
+def latest_value(column: str) -> pl.Expr:
+    """In an aggregation per lead, the lead's latest non-null ``column`` (null if none).
+
+    Latest by ``created_on``; on a tie the later row of the frame.
+
+    Example:
+        >>> frame = pl.DataFrame({"lead_id": ["a"] * 3, "created_on": [1, 2, 3],
+        ...                       "stage": ["New", "Won", None]})
+        >>> frame.group_by("lead_id").agg(latest_value("stage"))["stage"].to_list()
+        ['Won']
+    """
+    return pl.col(column).sort_by("created_on", maintain_order=True).drop_nulls().last()
+
+
+def lead_segments(lazy: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
+    """One row per lead of ``lazy``: ``lead_id`` and its :func:`latest_value` of each key.
+
+    ``lazy`` holds ``lead_id``, ``created_on`` and the keys (a :func:`prepared` frame).
+
+    Example:
+        >>> frame = pl.LazyFrame({"lead_id": ["a", "a", "b"], "created_on": [1, 2, 1],
+        ...                       "lead.source": ["Ads", "Ads", None]})
+        >>> lead_segments(frame, ["lead.source"]).sort("lead_id").collect().rows()
+        [('a', 'Ads'), ('b', None)]
+    """
+    values = [key for key in keys if key != "lead_id"]
+    return lazy.group_by("lead_id").agg([latest_value(key) for key in values])
 
 
 def with_label(

@@ -30,6 +30,11 @@ Shared parameters, described once:
   so. The other figures are aggregates by nature. A figure's JSON stays under 10 MB
   (``benchmarks/bench_charts.py`` measures it on a million activities).
 * ``title``: replaces the default title.
+* ``by``: segment column(s) of the frame (``"lead.source"`` once :func:`lsq_analysis.with_leads`
+  has joined the leads) on :func:`funnel_chart` (a funnel trace per segment),
+  :func:`score_chart` (a line per segment) and :func:`event_mix` (a facet per segment). A
+  segment keeps its colour in every figure of the frame (:func:`segment_colors`, the null
+  segment grey and named ``"(no value)"``).
 
 Trace structure (stable, for ``go.FigureWidget(fig)`` updated in place with
 ``batch_update``):
@@ -44,11 +49,13 @@ Trace structure (stable, for ``go.FigureWidget(fig)`` updated in place with
 * :func:`score_chart`: ``kind="cumulative"``: one trace per lead, highest total score first
   (``scatter`` lines, ``scattergl`` above ``max_points``), ``trace.name`` the lead id (or its
   ``lead_names`` entry), ``trace.meta == {"lead_id": id}``. ``kind="by_event"``: a single
-  ``bar`` trace.
+  ``bar`` trace. With ``by``: one trace per segment, ``trace.name`` its label,
+  ``trace.meta == {"segment": {column: value}}``.
 * :func:`event_mix`: one ``bar`` trace per event type, ordered by code, with the same
-  ``meta``.
+  ``meta`` (with ``by``: per facet).
 * :func:`activity_heatmap_chart`: one ``heatmap`` trace; :func:`funnel_chart`: one ``funnel``
-  trace; :func:`transition_chart`: one ``sankey`` trace.
+  trace (with ``by``: one per segment, named and ``meta`` as the score chart's);
+  :func:`transition_chart`: one ``sankey`` trace.
 
 Static images: ``fig.write_image("chart.png")`` (or ``.svg``, ``.pdf``; ``width=``,
 ``height=``, ``scale=``) uses kaleido, which drives a Chromium: it finds ``/usr/bin/chromium``
@@ -66,7 +73,7 @@ Example:
 from .flows import funnel_chart, transition_chart
 from .mix import activity_heatmap_chart, event_mix
 from .scores import score_chart, score_points, score_spec
-from .style import MAX_POINTS, PALETTE, event_colors
+from .style import MAX_POINTS, PALETTE, event_colors, segment_colors
 from .timelines import timeline, timeline_points, timeline_spec
 
 __all__ = [
@@ -79,6 +86,7 @@ __all__ = [
     "score_chart",
     "score_points",
     "score_spec",
+    "segment_colors",
     "timeline",
     "timeline_points",
     "timeline_spec",

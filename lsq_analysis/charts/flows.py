@@ -10,13 +10,22 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
 
 from ..analysis import funnel, transitions
+from ..analysis.prepare import segment_keys
 from ..vocabulary import DurationLike, Event, Events, Leads, TimeBound
-from .style import PALETTE, TEMPLATE, colors_for
+from .style import (
+    PALETTE,
+    TEMPLATE,
+    colors_for,
+    segment_colors,
+    segment_labels,
+    segment_title,
+)
 
 __all__ = ["funnel_chart", "transition_chart"]
 
@@ -26,10 +35,12 @@ def funnel_chart(
     steps: Sequence[Event | Sequence[Event]],
     within: DurationLike | None = None,
     *,
+    by: str | Sequence[str] | None = None,
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
     end: TimeBound = None,
+    color_map: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """Leads reaching each step in order (:func:`~lsq_analysis.analysis.funnel`), as a funnel.
@@ -38,12 +49,21 @@ def funnel_chart(
         df: the expanded activity frame.
         steps: the funnel's events in order (codes or names; a step may be a list of events).
         within: optional time limit from the first step (``"30d"``...).
+        by: segment column(s) (``"lead.source"`` after :func:`lsq_analysis.with_leads`): one
+            funnel trace per segment, each lead in its segment as
+            :func:`~lsq_analysis.analysis.funnel` puts it. Segments whose leads never did
+            step 1 are left out.
+        color_map: with ``by``, segment label -> CSS colour, over
+            :func:`~lsq_analysis.charts.style.segment_colors` of ``df``.
         leads, events, start, end, title: see :mod:`lsq_analysis.charts`.
 
     Returns:
         One ``funnel`` trace: ``y`` the numbered step labels (``"1. Lead Capture"``), ``x``
         the number of leads; the text shows the share of the first and previous step, the
-        hover the median time from the previous step. y axis ``"Step"``.
+        hover the median time from the previous step. y axis ``"Step"``. With ``by``: one
+        such trace per segment, in segment order, ``trace.name`` the segment's label
+        (``"(no value)"`` for null), ``trace.meta == {"segment": {column: value}}``, the
+        colour of :func:`~lsq_analysis.charts.style.segment_colors`.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -51,27 +71,53 @@ def funnel_chart(
         >>> fig = lsq.funnel_chart(lsq.load_sample(), steps, within="30d")
         >>> list(fig.data[0].y)
         ['1. Lead Capture', '2. Email Opened']
+        >>> [t.name for t in lsq.funnel_chart(lsq.load_sample(), steps, by="type").data]
+        ['Inbound', 'Information', 'Logs', 'Outbound']
     """
-    data = funnel(df, steps, within, leads=leads, events=events, start=start, end=end)
+    keys = segment_keys(df, by, "funnel_chart")
+    colors = segment_colors(df, keys, color_map) if keys else {}
+    data = funnel(df, steps, within, by=by, leads=leads, events=events, start=start, end=end)
+    heading = title or "Funnel" + (f" (each step within {within} of the first)" if within else "")
+    layout: dict[str, Any] = {}
+    if not keys:
+        traces = [_funnel_trace(data, "leads", PALETTE[0], segment=False)]
+    else:
+        data = data.with_columns(segment_labels(data, keys).alias("_segment"))
+        traces = []
+        for part in data.partition_by("_segment", maintain_order=True):
+            if part["n_leads"][0] == 0:
+                continue
+            label = part["_segment"][0]
+            trace = _funnel_trace(part, label, colors.get(label, PALETTE[0]), segment=True)
+            trace.meta = {"segment": part.select(keys).row(0, named=True)}
+            trace.legendgroup = label
+            traces.append(trace)
+        layout["legend_title_text"] = segment_title(keys)
+    fig = go.Figure(traces)
+    fig.update_layout(
+        title=heading, yaxis_title="Step", xaxis_title="Leads", template=TEMPLATE, **layout
+    )
+    return fig
+
+
+def _funnel_trace(data: pl.DataFrame, name: str, color: str, *, segment: bool) -> go.Funnel:
+    """One funnel of :func:`~lsq_analysis.analysis.funnel`'s rows (a segment's: its name in
+    the hover)."""
     names = [f"{k}. {label}" for k, label in zip(data["step"], data["event"], strict=True)]
     median = [
         "" if h is None else f"<br>median {_duration_words(h)} after the previous step"
         for h in data["median_hours_from_previous"]
     ]
-    fig = go.Figure(
-        go.Funnel(
-            y=names,
-            x=data["n_leads"].to_numpy(),
-            textinfo="value+percent initial+percent previous",
-            customdata=median,
-            hovertemplate="<b>%{y}</b><br>%{x} leads%{customdata}<extra></extra>",
-            marker={"color": PALETTE[0]},
-            name="leads",
-        )
+    return go.Funnel(
+        y=names,
+        x=data["n_leads"].to_numpy(),
+        textinfo="value+percent initial+percent previous",
+        customdata=median,
+        hovertemplate="<b>%{y}</b><br>%{x} leads%{customdata}"
+        + ("<extra>%{fullData.name}</extra>" if segment else "<extra></extra>"),
+        marker={"color": color},
+        name=name,
     )
-    heading = title or "Funnel" + (f" (each step within {within} of the first)" if within else "")
-    fig.update_layout(title=heading, yaxis_title="Step", xaxis_title="Leads", template=TEMPLATE)
-    return fig
 
 
 def _duration_words(hours: float) -> str:

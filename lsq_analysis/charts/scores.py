@@ -14,13 +14,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import plotly.graph_objects as go
 import polars as pl
 
 from ..analysis import score_by_event, score_over_time
+from ..analysis.prepare import segment_keys
 from ..vocabulary import Events, Leads, TimeBound, check_zone, filtered
 from .style import (
     BUCKET_WORDS,
@@ -34,6 +36,9 @@ from .style import (
     empty_spec,
     iso_time,
     note_annotation,
+    segment_colors,
+    segment_labels,
+    segment_title,
     time_title,
 )
 
@@ -173,6 +178,7 @@ def score_chart(
     kind: str = "cumulative",
     every: str | None = None,
     *,
+    by: str | Sequence[str] | None = None,
     leads: Leads = None,
     events: Events = None,
     start: TimeBound = None,
@@ -194,32 +200,50 @@ def score_chart(
         every: for ``"cumulative"``, resample per bucket (``"1d"``, ``"1w"``...) instead of one
             point per activity. Chosen automatically (and said in the title) when the points
             would exceed ``max_points``.
-        limit: for ``"cumulative"``, draw at most this many leads, the highest total
-            scores first (the title says when leads were left out).
-        lead_names: for ``"cumulative"``, lead id -> its name in the legend.
-        leads, events, start, end, tz, max_points, color_map, title: see
-            :mod:`lsq_analysis.charts`.
+        by: for ``"cumulative"``, segment column(s) (``"lead.source"`` after
+            :func:`lsq_analysis.with_leads`): one line per segment instead of per lead, the
+            segment's cumulative score (summed over its leads, as
+            :func:`~lsq_analysis.analysis.score_over_time` with ``by``), coloured by
+            :func:`~lsq_analysis.charts.style.segment_colors` of ``df``.
+        limit: for ``"cumulative"``, draw at most this many leads (with ``by``: segments),
+            the highest total scores first (the title says when some were left out).
+        lead_names: for ``"cumulative"`` without ``by``, lead id -> its name in the legend.
+        color_map: for ``"by_event"``, event label -> colour; with ``by``, segment label ->
+            colour.
+        leads, events, start, end, tz, max_points, title: see :mod:`lsq_analysis.charts`.
 
     Returns:
         ``"cumulative"``: one trace per lead (:mod:`lsq_analysis.charts`), x ``"Time (<tz>)"``,
-        y ``"Cumulative score"``. ``"by_event"``: one horizontal ``bar`` trace, x ``"Total
-        activity score"``, y ``"Event type"``.
+        y ``"Cumulative score"``; with ``by`` one per segment, highest total first,
+        ``trace.name`` the segment's label (``"(no value)"`` for null) and ``trace.meta ==
+        {"segment": {column: value}}``. ``"by_event"``: one horizontal ``bar`` trace, x
+        ``"Total activity score"``, y ``"Event type"``.
 
     Raises:
-        ValueError: an unknown ``kind``.
+        ValueError: an unknown ``kind``, ``by`` with ``kind="by_event"``, or a ``by`` column
+            the frame lacks.
 
     Example:
         >>> import lsq_analysis as lsq
         >>> fig = lsq.score_chart(lsq.load_sample(), limit=3, tz="Asia/Kolkata")
         >>> len(fig.data), fig.layout.xaxis.title.text
         (3, 'Time (Asia/Kolkata)')
+        >>> [t.name for t in lsq.score_chart(lsq.load_sample(), by="type", limit=2).data]
+        ['Inbound', 'Outbound']
     """
-    if kind == "by_event":
-        return _score_by_event_chart(df, leads, events, start, end, color_map, title)
-    if kind != "cumulative":
+    if kind not in ("cumulative", "by_event"):
         raise ValueError(f"kind={kind!r} is not one of 'cumulative', 'by_event'")
+    if kind == "by_event":
+        if by is not None:
+            raise ValueError("score_chart(): by= draws segments with kind='cumulative' only")
+        return _score_by_event_chart(df, leads, events, start, end, color_map, title)
     check_zone(tz)
     heading = title or "Cumulative activity score"
+    if by is not None:
+        keys = segment_keys(df, by, "score_chart")
+        colors = segment_colors(df, keys, color_map)
+        window = _Window(leads, events, start, end, tz, every, max_points)
+        return _segment_chart(df, keys, colors, window, limit, heading)
     picked = (
         filtered(df, leads=leads, events=events, start=start, end=end)
         .select("lead_id", "created_on", pl.col("activity_score").cast(pl.Int64).fill_null(0))
@@ -262,6 +286,107 @@ def score_chart(
     if notes:
         heading = f"{heading} ({'; '.join(notes)})"
     return go.Figure({"data": traces, "layout": _layout(tz, heading, note)})
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The selection and resampling options of one score chart."""
+
+    leads: Leads
+    events: Events
+    start: TimeBound
+    end: TimeBound
+    tz: str
+    every: str | None
+    max_points: int
+
+
+def _segment_chart(
+    df: pl.DataFrame,
+    keys: list[str],
+    colors: Mapping[str, str],
+    window: _Window,
+    limit: int,
+    heading: str,
+) -> go.Figure:
+    """score_chart with ``by``: one cumulative line per segment (see there)."""
+    tz, every = window.tz, window.every
+    picked = (
+        filtered(df, leads=window.leads, events=window.events, start=window.start, end=window.end)
+        .select(*keys, "created_on", pl.col("activity_score").cast(pl.Int64).fill_null(0))
+        .collect()
+    )
+    if picked.height == 0:
+        return empty_figure(heading, time_title(tz), "Cumulative score")
+    picked = picked.with_columns(segment_labels(picked, keys).alias("_segment"))
+    totals = picked.group_by("_segment").agg(pl.col("activity_score").sum().alias("total"))
+    ranked = totals.sort(["total", "_segment"], descending=[True, False]).head(limit)
+    chosen: list[str] = ranked["_segment"].to_list()
+    notes = []
+    if len(chosen) < totals.height:
+        picked = picked.filter(pl.col("_segment").is_in(pl.Series(chosen).implode()))
+        notes.append(f"the {len(chosen):,} highest-scoring of {totals.height:,} segments")
+    if every is None and picked.height > window.max_points:
+        local = picked.select("_segment", pl.col("created_on").dt.convert_time_zone(tz))
+        for every in BUCKETS:  # the loop leaves `every` at the first bucket that fits
+            buckets = pl.struct("_segment", pl.col("created_on").dt.truncate(every))
+            if local.select(buckets.n_unique()).item() <= window.max_points:
+                break
+        notes.append(f"resampled per {BUCKET_WORDS[cast(str, every)]}")  # the loop ran
+    elif every is not None:
+        heading = f"{heading} (per {BUCKET_WORDS.get(every, every)})"
+    scores = score_over_time(
+        df,
+        every=every,
+        by=keys,
+        tz=tz,
+        leads=window.leads,
+        events=window.events,
+        start=window.start,
+        end=window.end,
+    )
+    scores = scores.with_columns(
+        segment_labels(scores, keys).alias("_segment"),
+        iso_time(pl.col("created_on"), tz).alias("time"),
+    ).filter(pl.col("_segment").is_in(pl.Series(chosen, dtype=pl.Utf8).implode()))
+    if every is None:
+        custom = ["event", "activity_score"]
+    else:
+        scores = scores.with_columns(
+            pl.format("{} activities of {} leads", "n_activities", "n_leads").alias("what")
+        )
+        custom = ["what", "score"]
+    webgl = scores.height > window.max_points
+    mode = "lines+markers" if scores.height <= MARKERS_UP_TO else "lines"
+    parts = scores.partition_by("_segment", as_dict=True)
+    traces: list[dict[str, Any]] = []
+    for label in chosen:
+        part = parts.get((label,))
+        if part is None:
+            continue
+        color = colors.get(label, LEAD_PALETTE[len(traces) % len(LEAD_PALETTE)])
+        traces.append(
+            {
+                "type": "scattergl" if webgl else "scatter",
+                "mode": mode,
+                "x": part["time"].to_numpy(),
+                "y": part["cumulative_score"].to_numpy(),
+                "customdata": part.select(custom).to_numpy(),
+                "name": label,
+                "legendgroup": label,
+                "showlegend": True,
+                "line": {"color": color, "shape": "hv"},
+                "marker": {"color": color},
+                "hovertemplate": SCORE_HOVER,
+                "meta": {"segment": part.select(keys).row(0, named=True)},
+            }
+        )
+    note = [f"{picked.height:,} activities; showing " + "; ".join(notes)] if notes else []
+    if notes:
+        heading = f"{heading} ({'; '.join(notes)})"
+    layout = _layout(tz, heading, note)
+    layout["legend"] = {"title": {"text": segment_title(keys)}}
+    return go.Figure({"data": traces, "layout": layout})
 
 
 def _score_by_event_chart(

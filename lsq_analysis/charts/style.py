@@ -22,6 +22,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
+from ..analysis.prepare import segment_keys
 from ..vocabulary import Frame, event_labels
 
 __all__ = [
@@ -30,8 +31,11 @@ __all__ = [
     "HOVER_CHARS",
     "LEAD_PALETTE",
     "MAX_POINTS",
+    "NO_SEGMENT_COLOR",
+    "NO_VALUE",
     "PALETTE",
     "SCORE_HOVER",
+    "SEGMENT_PALETTE",
     "TEMPLATE",
     "TIMELINE_EVENT_ROWS_HOVER",
     "TIMELINE_HOVER",
@@ -45,6 +49,9 @@ __all__ = [
     "iso_time",
     "note_annotation",
     "rank_colors",
+    "segment_colors",
+    "segment_labels",
+    "segment_title",
     "time_title",
     "timeline_height",
 ]
@@ -55,6 +62,12 @@ PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.Dark24 + px.colors.qualit
 """Event-type colours, given out in event-code order."""
 LEAD_PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.Plotly)
 """Lead colours (the score chart's lines), given out in the order the leads are drawn."""
+SEGMENT_PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.D3)
+"""Segment colours (``by=``), given out in the order of the frame's sorted segment values."""
+NO_SEGMENT_COLOR = "#9e9e9e"
+"""The colour of the null segment (no value in any ``by`` column)."""
+NO_VALUE = "(no value)"
+"""How a legend names a null segment value."""
 TEMPLATE = "plotly_white"
 """The plotly template of every figure."""
 HOVER_CHARS = 120
@@ -136,6 +149,65 @@ def colors_for(df: Frame, color_map: Mapping[str, str] | None) -> dict[str, str]
         '#000'
     """
     colors = event_colors(df)
+    if color_map:
+        colors.update(color_map)
+    return colors
+
+
+def segment_labels(frame: pl.DataFrame, keys: Sequence[str]) -> pl.Series:
+    """One legend label per row: its ``keys`` values as text, joined by " · " (null shown as
+    :data:`NO_VALUE`).
+
+    Example:
+        >>> rows = pl.DataFrame({"lead.source": ["Ads", None], "lead.stage": ["New", "Won"]})
+        >>> segment_labels(rows, ["lead.source", "lead.stage"]).to_list()
+        ['Ads · New', '(no value) · Won']
+    """
+    if not keys:
+        return pl.Series("segment", [""] * frame.height, dtype=pl.Utf8)
+    parts = [pl.col(key).cast(pl.Utf8).fill_null(NO_VALUE) for key in keys]
+    return frame.select(pl.concat_str(parts, separator=" · ").alias("segment")).to_series()
+
+
+def segment_title(keys: Sequence[str]) -> str:
+    """The legend title of segments by ``keys``.
+
+    Example:
+        >>> segment_title(["lead.source", "lead.stage"])
+        'lead.source · lead.stage'
+    """
+    return " · ".join(keys)
+
+
+def segment_colors(
+    df: Frame, by: str | Sequence[str], color_map: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A colour for each segment of the frame (label of :func:`segment_labels` -> colour).
+
+    Colours go by the rank of the segment among all the frame's values, sorted, so a segment
+    keeps its colour in every figure of the frame, filtered or not; the null segment is
+    grey (:data:`NO_SEGMENT_COLOR`). ``color_map`` entries take precedence.
+
+    Raises:
+        ValueError: ``df`` lacks a ``by`` column (a ``lead.`` one: call ``with_leads`` first).
+
+    Example:
+        >>> import lsq_analysis as lsq
+        >>> colors = segment_colors(lsq.load_sample(), "type")
+        >>> list(colors.values())[0] == SEGMENT_PALETTE[0]
+        True
+    """
+    keys = segment_keys(df, by, "segment_colors")
+    values = df.lazy().select(keys).unique().collect().sort(keys, nulls_last=True)
+    no_value = values.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    colors: dict[str, str] = {}
+    rank = 0
+    for label, empty in zip(segment_labels(values, keys), no_value, strict=True):
+        if empty:
+            colors[label] = NO_SEGMENT_COLOR
+        else:
+            colors[label] = SEGMENT_PALETTE[rank % len(SEGMENT_PALETTE)]
+            rank += 1
     if color_map:
         colors.update(color_map)
     return colors
