@@ -84,4 +84,5 @@ def test_notebook_runs_top_to_bottom_on_a_fresh_kernel(name, tmp_path):
         assert "leads failed" in text or "no lead failed" in text
         assert "Type this lead id (not fetched yet) in the search box" in text
     if name == "03_lead_journeys.ipynb":
+        assert "25 leads from" in text and "owners" in text  # the leads and their segments
         assert "changed fields" in text
