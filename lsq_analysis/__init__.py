@@ -61,7 +61,8 @@ _EXPORTS: dict[str, str] = {
     "activity_table": "analysis",
     "date_bounds": "analysis",
     "event_type_counts": "analysis",
-    "find_leads": "analysis",
+    "match_leads": "analysis",
+    "find_leads": "leads",
     "lead_index": "analysis",
     "select_activities": "analysis",
     "filter_activities": "vocabulary",
@@ -97,8 +98,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         activity_table,
         date_bounds,
         event_type_counts,
-        find_leads,
         lead_index,
+        match_leads,
         select_activities,
     )
     from .api.client import (
@@ -143,6 +144,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         users_frame,
         with_leads,
     )
+    from .leads import find_leads
     from .samples import (
         load_sample,
         load_sample_leads,
@@ -229,6 +231,7 @@ __all__ = [
     "load_sample",
     "load_sample_leads",
     "load_sample_users",
+    "match_leads",
     "sample_activity_types",
     "sample_responses",
     "score_by_event",

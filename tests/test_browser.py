@@ -261,3 +261,67 @@ def test_typed_lead_id_is_fetched_in_the_background(lab, page):
     assert after["stderr"] == [] and after["errors"] == [], after
     assert page.errors == []  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "typed-lead-fetched.png"))
+
+
+def test_typed_name_is_searched_in_the_account_in_the_background(lab, page):
+    """Notebook 02 against its fake server: typing the name of a lead that is in the account
+    but not in the loaded store lists it ("not fetched", with stage, owner and source), found
+    by a background quick search after the typing paused; picking it fetches it."""
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+
+    sample = FakeLeadSquared()  # the notebook's fake serves the same bundled sample
+    leads = list(sample.leads)
+    records = {r["ProspectID"]: r for r in sample.lead_records()}
+    lead = leads[11]  # the notebook loads the first ten and prints the eleventh
+    name = f"{records[lead]['FirstName']} {records[lead]['LastName']}"
+    stage, source = records[lead]["ProspectStage"], records[lead]["Source"]
+
+    lab.delete_sessions()
+    page.set_viewport_size({"width": 1500, "height": 2000})
+    page.goto(lab.url(FETCH_NOTEBOOK), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(KERNEL_READY_JS, timeout=90_000, polling=50)
+    page.evaluate("window.jupyterapp.shell.collapseLeft()")
+    page.click(".jp-Notebook .jp-Cell >> nth=0")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RAN_JS, timeout=180_000, polling=200)
+    page.wait_for_selector(".lsq-explorer .lsq-timeline.js-plotly-plot", timeout=60_000)
+    before = page.evaluate(STATE_JS)
+    assert before["errors"] == [] and not any(name in o["label"] for o in before["leads"])
+
+    box = page.locator(".lsq-explorer .lsq-lead-search input")
+    box.click()
+    box.press_sequentially(name, delay=40)  # a key at a time, as a user types
+    page.wait_for_function(
+        "(name) => { const s = (" + STATE_JS + ")();"
+        " return s.leads.some(o => o.label.startsWith('not fetched · ' + name)); }",
+        arg=name,
+        timeout=60_000,
+    )
+    found = page.evaluate(STATE_JS)
+    option = next(o for o in found["leads"] if name in o["label"])
+    assert f" · {stage} · " in option["label"] and f" · {source} · " in option["label"]
+    assert option["label"].endswith(f"{lead[:8]}…"), option
+    status = page.locator(".lsq-explorer .lsq-lead-status").text_content() or ""
+    assert "not fetched" in status, status
+    page.screenshot(path=str(ARTIFACTS / "account-search-candidate.png"))
+
+    page.locator(".lsq-explorer .lsq-lead-options select").select_option(index=option["index"])
+    page.wait_for_function(  # fetched in the background, then picked: its activities shown
+        "(name) => { const s = (" + STATE_JS + ")();"
+        " const o = s.leads.find(o => o.selected && o.label.includes(name));"
+        " const n = o && o.label.match(/^([\\d,]+) activities/);"
+        " return !!n && s.timeline.reduce((k, t) => k + t.points, 0)"
+        "   === Number(n[1].replace(/,/g, '')); }",
+        arg=name,
+        timeout=60_000,
+    )
+    after = page.evaluate(STATE_JS)
+    notes = page.evaluate(  # the charts' "No activities match" of the wait is gone
+        "[...document.querySelectorAll('.lsq-explorer .js-plotly-plot')]"
+        ".map(p => (p.layout.annotations || []).length)"
+    )
+    assert notes == [0, 0], notes
+    assert after["stderr"] == [] and after["errors"] == [], after
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "account-search-fetched.png"))

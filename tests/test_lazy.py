@@ -154,8 +154,8 @@ CASES: list[tuple[str, str, Call]] = [
     ("activity_table", "default", lambda f: lsq.activity_table(f)),
     ("activity_table", "all rows", lambda f: lsq.activity_table(f, max_rows=None)),
     ("lead_index", "default", lambda f: lsq.lead_index(f)),
-    ("find_leads", "activity frame", lambda f: lsq.find_leads(f, LEAD[:6])),
-    ("find_leads", "blank", lambda f: lsq.find_leads(f, limit=7)),
+    ("match_leads", "activity frame", lambda f: lsq.match_leads(f, LEAD[:6])),
+    ("match_leads", "blank", lambda f: lsq.match_leads(f, limit=7)),
     ("event_type_counts", "default", lambda f: lsq.event_type_counts(f)),
     ("date_bounds", "default", lambda f: lsq.date_bounds(f)),
     ("event_labels", "default", lambda f: lsq.event_labels(f)),
@@ -223,13 +223,13 @@ def test_lazy_frame_gives_the_dataframe_answer(
 
 
 @pytest.mark.usefixtures("no_schema_resolution")
-def test_find_leads_takes_a_lazy_index() -> None:
+def test_match_leads_takes_a_lazy_index() -> None:
     index = lsq.lead_index(SAMPLE)
     for query in ("", LEAD[:8].upper(), "example", "nobody at all"):
         assert_same(
-            lsq.find_leads(index, query, limit=5), lsq.find_leads(index.lazy(), query, limit=5)
+            lsq.match_leads(index, query, limit=5), lsq.match_leads(index.lazy(), query, limit=5)
         )
-        assert_same(lsq.find_leads(index, query), lsq.find_leads(index.lazy(), query))
+        assert_same(lsq.match_leads(index, query), lsq.match_leads(index.lazy(), query))
 
 
 @pytest.mark.usefixtures("no_schema_resolution")

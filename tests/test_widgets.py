@@ -18,8 +18,8 @@ from lsq_analysis.widgets import (
     date_bounds,
     event_type_counts,
     explore,
-    find_leads,
     lead_index,
+    match_leads,
     select_activities,
 )
 
@@ -129,13 +129,13 @@ def test_lead_index_takes_names_and_addresses_from_whatever_the_data_holds(frame
 
 def test_find_leads_by_part_of_id_name_or_email_any_case(frame):
     index = lead_index(frame)
-    assert find_leads(index, "b2222")["lead_id"].to_list() == [BILAL]
-    assert find_leads(index, "RAO")["lead_id"].to_list() == [ASHA]
-    assert find_leads(index, "example.org")["lead_id"].to_list() == [BILAL]
-    assert find_leads(index, "asha example")["lead_id"].to_list() == [ASHA]  # every word
-    assert find_leads(index, "nobody")["lead_id"].to_list() == []
-    assert find_leads(index, "  ")["lead_id"].to_list() == [ASHA, BILAL, NONAME]
-    assert find_leads(index, "", limit=2).height == 2
+    assert match_leads(index, "b2222")["lead_id"].to_list() == [BILAL]
+    assert match_leads(index, "RAO")["lead_id"].to_list() == [ASHA]
+    assert match_leads(index, "example.org")["lead_id"].to_list() == [BILAL]
+    assert match_leads(index, "asha example")["lead_id"].to_list() == [ASHA]  # every word
+    assert match_leads(index, "nobody")["lead_id"].to_list() == []
+    assert match_leads(index, "  ")["lead_id"].to_list() == [ASHA, BILAL, NONAME]
+    assert match_leads(index, "", limit=2).height == 2
 
 
 def test_event_type_counts_lists_audit_log_rows_as_one_type(frame):
@@ -296,6 +296,15 @@ def test_explorer_dates_and_several_leads(frame):
     assert explorer.frames["activities"].height == 0
     assert _visible(explorer.figures["timeline"]) == []
     assert "No activities" in explorer.table.value
+
+
+def test_explorer_drops_the_empty_note_once_something_is_picked_again(frame):
+    explorer = explore(frame, leads=[ASHA])
+    figures = explorer.figures.values()
+    explorer.lead_picker.value = ()  # nothing picked: each chart says so
+    assert all(len(figure.layout.annotations) == 1 for figure in figures)
+    explorer.lead_picker.value = (ASHA,)
+    assert all(figure.layout.annotations == () for figure in figures)
 
 
 # ---------------------------------------------------------------- fetching through a client
@@ -617,6 +626,152 @@ def test_explore_store_fetches_a_typed_lead_into_the_store(tmp_path):
         _assert_same_view(explorer, explore(store.frame(), leads=[known, new]))
 
 
+# ---------------------------------------------------------------- searching the account
+
+QUICK_SEARCH = "/v2/LeadManagement.svc/Leads.GetByQuickSearch"
+USERS = "/v2/UserManagement.svc/Users.Get"
+
+
+def _account_lead(fake, loaded):
+    """A lead the fake serves but the picker has not loaded, its record, and its owner's name."""
+    records = {r["ProspectID"]: r for r in fake.lead_records()}
+    users = {u["ID"]: f"{u['FirstName']} {u['LastName']}" for u in fake.users()}
+    lead = next(lead for lead in fake.leads if lead not in loaded)
+    return lead, records[lead], users[records[lead]["OwnerId"]]
+
+
+def test_lead_picker_searches_the_account_for_a_name_not_loaded():
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+    from lsq_analysis.frames import activities_frame
+
+    # every reply takes 0.3 s: typing must come back long before that
+    with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0), latency=(0.3, 0.3)) as fake:
+        loaded = list(fake.leads)[:10]
+        picker = LeadPicker(
+            activities_frame({k: fake.leads[k] for k in loaded}), client=fake.client()
+        )
+        picker.progress = False
+        lead, record, owner = _account_lead(fake, loaded)
+        text = record["LastName"][:5].lower()  # part of a name: no loaded lead has it
+        started = time.monotonic()
+        picker.search.value = text
+        assert time.monotonic() - started < 0.2  # the kernel never waits on the account
+        assert picker.candidates.height == 0 and "searching the account" in picker.status.value
+        assert fake.stats.paths.get(QUICK_SEARCH, 0) == 0  # not before the pause
+
+        picker.wait_search(timeout=30)
+        assert fake.stats.paths[QUICK_SEARCH] == 1 and fake.stats.paths[USERS] == 1
+        assert picker.account_candidates is not None
+        assert picker.account_candidates["lead_id"].to_list() == [lead]
+        label, value = picker.options.options[-1]
+        assert value == lead
+        name = f"{record['FirstName']} {record['LastName']}"
+        expected = [name, record["EmailAddress"], record["ProspectStage"], owner, record["Source"]]
+        assert label == " · ".join(["not fetched", *expected]) + f" · {lead[:8]}…"
+        assert "1 not fetched" in picker.status.value
+
+        picker.search.value = text + "z"  # no lead: an empty answer, said so
+        picker.wait_search(timeout=30)
+        assert picker.account_candidates is not None and picker.account_candidates.height == 0
+        assert "no more in the account" in picker.status.value
+        picker.search.value = text  # typed back: answered before, no call
+        assert picker.account_candidates is not None and picker.account_candidates.height == 1
+        picker.search.value = loaded[0][:8]  # part of a loaded id: found here, not searched
+        picker.wait_search(timeout=30)
+        assert fake.stats.paths[QUICK_SEARCH] == 2 and fake.stats.paths[USERS] == 1
+
+
+def test_lead_picker_typing_fast_sends_one_search_for_the_last_text():
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+
+    with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0)) as fake:
+        picker = LeadPicker(fake.client(), progress=False)
+        lead, record, _ = _account_lead(fake, [])
+        name = record["FirstName"].lower()
+        for end in range(2, len(name) + 1):  # a key at a time, faster than the pause
+            picker.search.value = name[:end]
+        picker.wait_search(timeout=30)
+        assert fake.stats.paths[QUICK_SEARCH] == 1 and picker.account.searches == 1
+        assert picker.account.answer(name) is not None
+        assert picker.account.answer(name[:2]) is None  # never sent
+        assert lead in [value for _, value in picker.options.options]
+
+
+def test_lead_picker_shows_only_the_answer_to_the_latest_text():
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+
+    with FakeLeadSquared(rate_limit=(100, 1.0), latency=(0.4, 0.4)) as fake:
+        picker = LeadPicker(fake.client(), progress=False, search_delay=0.05)
+        records = fake.lead_records()
+        first, second = records[0]["LastName"].lower(), records[1]["LastName"].lower()
+        picker.search.value = first
+        deadline = time.monotonic() + 10
+        while fake.stats.paths.get(QUICK_SEARCH, 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first search is on the wire (its reply takes 0.4 s)
+        picker.search.value = second
+        picker.wait_search(timeout=30)
+        shown = picker.account_candidates
+        assert shown is not None and records[1]["ProspectID"] in shown["lead_id"].to_list()
+        assert all(second in label.lower() for label, _ in picker.options.options)
+        assert fake.stats.paths[QUICK_SEARCH] == 2  # the first was answered, but not shown
+
+
+def test_lead_picker_fetches_an_account_candidate_into_the_store_and_the_explorer(tmp_path):
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+    from lsq_analysis.store import ActivityStore
+
+    with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0)) as fake:
+        known = next(iter(fake.leads))
+        store = ActivityStore(tmp_path / "store", progress=False)
+        store.write_leads({known: fake.leads[known]})
+        explorer = explore(store, client=fake.client())
+        picker = explorer.lead_picker
+        picker.progress = False
+        lead, record, _ = _account_lead(fake, [known])
+        picker.search.value = record["EmailAddress"].split("@")[0]
+        picker.wait_search(timeout=30)
+        assert lead not in store
+        assert picker.options.options[-1][1] == lead
+        picker.options.value = (*picker.value, lead)  # the user clicks it
+        assert picker.value == (known,)  # picked once it arrives
+        picker.wait(timeout=30)
+        assert lead in store and picker.value == (known, lead)
+        both = len(fake.leads[known]) + len(fake.leads[lead])
+        assert explorer.frames["activities"].height == both
+        label = next(label for label, value in picker.options.options if value == lead)
+        assert label.startswith(f"{len(fake.leads[lead]):,} activities")  # loaded now
+
+
+def test_lead_picker_single_pick_of_an_account_candidate_and_no_background():
+    from lsq_analysis.api.fake.server import FakeLeadSquared
+
+    with FakeLeadSquared(max_page_size=50, rate_limit=(100, 1.0)) as fake:
+        picker = LeadPicker(fake.client(), progress=False, background=False)
+        lead, record, _ = _account_lead(fake, [])
+        picker.search.value = record["LastName"]  # searched at once: nothing to wait for
+        assert picker.options.options[0][1] == lead
+        picker.options.value = lead  # fetched before the assignment returns
+        assert picker.value == lead and picker.frame.height == len(fake.leads[lead])
+
+
+def test_lead_picker_account_search_failure_is_shown_not_raised():
+    from lsq_analysis.api.client import LeadSquaredClient
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = LeadSquaredClient(
+        f"http://127.0.0.1:{port}", "u$rSEARCHKEY", "SEARCH$SECRET", max_retries=0
+    )
+    picker = LeadPicker(client, progress=False, search_delay=0.01)
+    picker.search.value = "farhan"
+    picker.wait_search(timeout=30)
+    status = picker.status.value
+    assert "could not search the account" in status and "Could not connect" in status
+    assert "SEARCH$SECRET" not in status and "u$rSEARCHKEY" not in status
+    assert picker.account_candidates is None and picker.options.options == ()
+
+
 def test_source_store_tells_a_store_from_a_frame(store, frame):
     from lsq_analysis.widgets.pickers import source_store
 
@@ -630,7 +785,8 @@ def test_docstring_examples_run() -> None:
     import importlib
 
     attempted = 0
-    for name in ("analysis.selection", "widgets.pickers", "widgets.explorer"):
+    modules = ("pickers", "explorer", "account_search", "sources")
+    for name in ("analysis.selection", *(f"widgets.{m}" for m in modules)):
         module = importlib.import_module(f"lsq_analysis.{name}")
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, module.__name__

@@ -36,7 +36,7 @@ label of a code (its most common name, ``"Audit log"`` for 3011; unique per code
 The modules: ``scores`` (score_over_time, score_by_event), ``counts`` (event_counts,
 lead_summary, activity_heatmap), ``sequences`` (gaps, transitions, sessions),
 ``funnels`` (funnel, time_to_event), ``selection`` (the pickers' headless twins: lead_index,
-find_leads, select_activities, ...) and ``prepare`` (the helpers they share). No function
+match_leads, select_activities, ...) and ``prepare`` (the helpers they share). No function
 here plots or does HTTP; :mod:`lsq_analysis.charts` draws their results.
 
 Example:
@@ -54,8 +54,8 @@ from .selection import (
     activity_table,
     date_bounds,
     event_type_counts,
-    find_leads,
     lead_index,
+    match_leads,
     select_activities,
 )
 from .sequences import gaps, sessions, transitions
@@ -71,11 +71,11 @@ __all__ = [
     "event_labels",
     "event_type_counts",
     "filter_activities",
-    "find_leads",
     "funnel",
     "gaps",
     "lead_index",
     "lead_summary",
+    "match_leads",
     "score_by_event",
     "score_over_time",
     "select_activities",

@@ -5,16 +5,16 @@ twin), so its logic is tested without a browser:
 
 | function | behind |
 | --- | --- |
-| :func:`lead_index`, :func:`find_leads` | ``LeadPicker`` |
+| :func:`lead_index`, :func:`match_leads` | ``LeadPicker`` |
 | :func:`event_type_counts` | ``EventPicker`` |
 | :func:`date_bounds` | ``DateRangePicker`` |
 | :func:`select_activities`, :func:`activity_table` | ``Explorer`` |
 
 Example:
     >>> import lsq_analysis as lsq
-    >>> from lsq_analysis.analysis.selection import find_leads, lead_index
+    >>> from lsq_analysis.analysis.selection import match_leads, lead_index
     >>> index = lead_index(lsq.load_sample())
-    >>> find_leads(index, "", limit=3).height
+    >>> match_leads(index, "", limit=3).height
     3
 """
 
@@ -40,8 +40,8 @@ __all__ = [
     "activity_table",
     "date_bounds",
     "event_type_counts",
-    "find_leads",
     "lead_index",
+    "match_leads",
     "select_activities",
 ]
 
@@ -128,7 +128,7 @@ def lead_index(df: Frame) -> pl.DataFrame:
     return index.collect()
 
 
-def find_leads(index: Frame, query: str = "", *, limit: int = 50) -> pl.DataFrame:
+def match_leads(index: Frame, query: str = "", *, limit: int = 50) -> pl.DataFrame:
     """The leads whose id, name or e-mail contains ``query`` (any case), most active first.
 
     Args:
@@ -143,7 +143,7 @@ def find_leads(index: Frame, query: str = "", *, limit: int = 50) -> pl.DataFram
     Example:
         >>> import lsq_analysis as lsq
         >>> index = lead_index(lsq.load_sample())
-        >>> find_leads(index, index["lead_id"][0][:8]).height >= 1
+        >>> match_leads(index, index["lead_id"][0][:8]).height >= 1
         True
     """
     if "search" not in column_names(index):

@@ -6,16 +6,19 @@ analyses and the charts, and are re-exported here:
 
 | widget | headless twin |
 | --- | --- |
-| :class:`LeadPicker` | :func:`lead_index`, :func:`find_leads` |
+| :class:`LeadPicker` | :func:`lead_index`, :func:`match_leads`; for the account's leads (given a
+  client, searched in the background by :class:`AccountSearch`) :func:`account_candidates`,
+  :func:`account_options` |
 | :class:`EventPicker` | :func:`event_type_counts` |
 | :class:`DateRangePicker` | :func:`date_bounds` |
 | :class:`Explorer` (:func:`explore`) | :func:`select_activities`, :func:`activity_table`,
   :func:`timeline_points`, :func:`score_points`; its ``.frames`` and ``.figures`` hold what
   it shows |
 
-The modules: ``pickers`` (the three pickers) and ``explorer``. Every widget carries a CSS
-class of its own (``lsq-lead-picker``, ``lsq-event-picker``, ``lsq-date-range``,
-``lsq-explorer``, ``lsq-timeline``, ``lsq-score-chart``, ``lsq-table``).
+The modules: ``pickers`` (the three pickers), ``account_search`` (the lead picker's debounced
+search of the account), ``sources`` (what a widget is opened on) and ``explorer``. Every
+widget carries a CSS class of its own (``lsq-lead-picker``, ``lsq-event-picker``,
+``lsq-date-range``, ``lsq-explorer``, ``lsq-timeline``, ``lsq-score-chart``, ``lsq-table``).
 
 Example:
     >>> import lsq_analysis as lsq
@@ -27,25 +30,29 @@ from ..analysis.selection import (
     activity_table,
     date_bounds,
     event_type_counts,
-    find_leads,
     lead_index,
+    match_leads,
     select_activities,
 )
 from ..charts import score_points, timeline_points
+from .account_search import AccountSearch, account_candidates, account_options
 from .explorer import Explorer, explore
 from .pickers import DateRangePicker, EventPicker, LeadPicker
 
 __all__ = [
+    "AccountSearch",
     "DateRangePicker",
     "EventPicker",
     "Explorer",
     "LeadPicker",
+    "account_candidates",
+    "account_options",
     "activity_table",
     "date_bounds",
     "event_type_counts",
     "explore",
-    "find_leads",
     "lead_index",
+    "match_leads",
     "score_points",
     "select_activities",
     "timeline_points",

@@ -43,7 +43,8 @@ from ..charts import (
     timeline_spec,
 )
 from ..vocabulary import Frame, as_list, event_labels
-from .pickers import DateRangePicker, EventPicker, LeadPicker, source_frame, source_store
+from .pickers import DateRangePicker, EventPicker, LeadPicker
+from .sources import source_frame, source_store
 
 if TYPE_CHECKING:
     from ..store import ActivityStore
@@ -217,6 +218,18 @@ def _changes(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
+def _apply(target: Any, update: dict[str, Any]) -> None:
+    """Write ``update`` (from :func:`_changes`) into a trace or layout of a FigureWidget.
+
+    ``update`` leaves arrays of objects (``annotations``, ``shapes``) as they are when given
+    None or ``[]``, so what is cleared is assigned instead.
+    """
+    cleared = {k for k, v in update.items() if v is None or (isinstance(v, list | tuple) and not v)}
+    target.update({k: v for k, v in update.items() if k not in cleared})
+    for key in cleared:
+        target[key] = update[key]
+
+
 class _LiveFigure:
     """A ``go.FigureWidget`` that shows figure after figure in place, one batch per redraw.
 
@@ -255,13 +268,13 @@ class _LiveFigure:
                 if index < len(data):
                     props = {k: v for k, v in data[index].items() if k not in ("type", "uid")}
                     props.setdefault("visible", True)
-                    trace.update(_changes(props, sent))
+                    _apply(trace, _changes(props, sent))
                     self._traces[index] = props
                 elif sent.get("visible") is not False:
                     trace.update(_HIDDEN)
                     hidden = {**sent, **_HIDDEN}
                     self._traces[index] = {k: v for k, v in hidden.items() if v is not None}
-            widget.layout.update(_changes(layout, self._layout))
+            _apply(widget.layout, _changes(layout, self._layout))
             self._layout = layout
 
 

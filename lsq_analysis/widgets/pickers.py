@@ -2,9 +2,11 @@
 
 Each is a thin ipywidgets layer over a headless twin in :mod:`lsq_analysis.analysis.selection`
 (:func:`~lsq_analysis.analysis.selection.lead_index` and
-:func:`~lsq_analysis.analysis.selection.find_leads`,
+:func:`~lsq_analysis.analysis.selection.match_leads`,
 :func:`~lsq_analysis.analysis.selection.event_type_counts`,
 :func:`~lsq_analysis.analysis.selection.date_bounds`) and has a ``value`` trait to observe.
+Given a client, the lead picker also searches the whole account for what is typed, in the
+background (:mod:`lsq_analysis.widgets.account_search`).
 
 Example:
     >>> import lsq_analysis as lsq
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import sys
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
@@ -26,8 +28,10 @@ import ipywidgets as W
 import polars as pl
 import traitlets
 
-from ..analysis.selection import date_bounds, event_type_counts, find_leads, lead_index
+from ..analysis.selection import date_bounds, event_type_counts, lead_index, match_leads
 from ..vocabulary import Frame, as_list
+from .account_search import SEARCH_DELAY, AccountSearch, account_options, worth_searching
+from .sources import empty_frame, source_frame, source_store
 
 if TYPE_CHECKING:
     import os
@@ -36,55 +40,6 @@ if TYPE_CHECKING:
     from ..store import ActivityStore
 
 __all__ = ["DateRangePicker", "EventPicker", "LeadPicker", "source_frame", "source_store"]
-
-_STORE_MODULE = "lsq_analysis.store.activity_store"
-
-
-def source_store(source: object) -> ActivityStore | None:
-    """``source`` if it is an :class:`~lsq_analysis.store.ActivityStore`, else None.
-
-    The pickers and the explorer read such a store lazily (its ``scan()``) instead of
-    loading it. The store module is not imported to find out: no store exists without it.
-
-    Example:
-        >>> import lsq_analysis as lsq
-        >>> source_store(lsq.load_sample()) is None
-        True
-    """
-    if _STORE_MODULE not in sys.modules:
-        return None
-    from ..store import ActivityStore
-
-    return source if isinstance(source, ActivityStore) else None
-
-
-def source_frame(source: object) -> pl.DataFrame | None:
-    """A frame from a DataFrame or an ActivityStore-like object (``.frame()``); else None.
-
-    This loads a whole store; :class:`LeadPicker` and the explorer read an
-    :class:`~lsq_analysis.store.ActivityStore` lazily instead (:func:`source_store`).
-
-    Example:
-        >>> import lsq_analysis as lsq
-        >>> source_frame(lsq.load_sample().lazy()).height > 0
-        True
-    """
-    if source is None:
-        return None
-    if isinstance(source, pl.DataFrame):
-        return source
-    if isinstance(source, pl.LazyFrame):
-        return source.collect()
-    frame = getattr(source, "frame", None)
-    if callable(frame) and not hasattr(source, "get_lead_activities"):
-        return cast("pl.DataFrame", frame())  # what an ActivityStore's frame() returns
-    return None
-
-
-def _empty_frame() -> pl.DataFrame:
-    from ..frames import CORE_SCHEMA
-
-    return pl.DataFrame(schema=CORE_SCHEMA)
 
 
 def _lead_label(row: dict[str, Any]) -> str:
@@ -121,8 +76,14 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
     Each candidate shows its activity count and last activity. Given a client (and optionally
     a store), typing a full lead id that is not loaded yet fetches that lead and adds it: in a
     background thread, so the notebook stays usable while the call waits on the rate limit
-    (the status line says what is happening; :meth:`wait` blocks until it is done). The
-    headless twin is :func:`lead_index` + :func:`find_leads`.
+    (the status line says what is happening; :meth:`wait` blocks until it is done). Other
+    text matching fewer than ``account_below`` loaded leads is also searched in the account
+    (``client.quick_search``) once typing pauses: in the background too
+    (:class:`~lsq_analysis.widgets.account_search.AccountSearch`; :meth:`wait_search`). Its
+    candidates join the list, labelled name · email · stage · owner · source ("not fetched"
+    until they are); picking one fetches it like a typed id. The headless twins are
+    :func:`lead_index` + :func:`match_leads`, and
+    :func:`~lsq_analysis.widgets.account_search.account_options` for the account's leads.
 
     Args:
         source: An expanded frame, an :class:`~lsq_analysis.ActivityStore`, or a
@@ -137,14 +98,22 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         limit: How many candidates to list at most.
         progress: Show a progress bar while :meth:`fetch` runs (typed ids fetched in the
             background report in the status line instead).
-        background: Fetch typed lead ids in a background thread (False: the typing waits).
+        background: Fetch typed lead ids, and search the account, in background threads
+            (False: the typing waits, and the account is searched at each key).
+        account_below: With a client, search the account when fewer loaded leads than this
+            match the text typed (0: never).
+        search_delay: Seconds without typing before the text is sent to the account.
 
     Attributes:
         value: The picked lead id (``multiple=False``) or tuple of ids.
         frame: The activities the picker knows (grows when leads are fetched): a DataFrame,
             or for an ActivityStore its ``scan()``, a LazyFrame (scanned again after a fetch).
         source_store: The ActivityStore the picker reads, or None (it holds a frame).
-        candidates: The frame of leads listed right now (from :func:`find_leads`).
+        candidates: The frame of loaded leads listed right now (from :func:`match_leads`).
+        account: The :class:`~lsq_analysis.widgets.account_search.AccountSearch` (with a
+            client), or None.
+        account_candidates: The frame of the account's leads found for the text shown (from
+            :func:`~lsq_analysis.widgets.account_search.account_candidates`), or None.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -170,6 +139,8 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         limit: int = 50,
         progress: bool = True,
         background: bool = True,
+        account_below: int = 5,
+        search_delay: float = SEARCH_DELAY,
     ) -> None:
         self.source_store = source_store(source)
         frame: Frame | None
@@ -180,7 +151,7 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
             frame = source_frame(source)
         if frame is None and source is not None and hasattr(source, "get_lead_activities"):
             client = client or source
-        self.frame: Frame = frame if frame is not None else _empty_frame()
+        self.frame: Frame = frame if frame is not None else empty_frame()
         self.client = client
         self.store = store
         self.multiple = multiple
@@ -192,8 +163,21 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         self.index = lead_index(self.frame)
         self._known: set[str] | None = None  # the index's lead ids, lower-case, when asked
         self.candidates = self.index.head(0)
+        self.account_candidates: pl.DataFrame | None = None
+        self._from_account: list[tuple[str, str]] = []  # (label, lead) listed from the account
+        self.account_below = account_below
+        self.account = (
+            AccountSearch(
+                client, on_answer=self._show_candidates, delay=search_delay, background=background
+            )
+            if hasattr(client, "quick_search")
+            else None
+        )
         self._syncing = _Syncing()
+        self._lock = threading.RLock()  # the list is redrawn from the search and fetch threads
         placeholder = "type part of a lead id, name or e-mail"
+        if self.account is not None:
+            placeholder = "type a name, e-mail or phone (searched in the account too)"
         if client is not None:
             placeholder += " (or a full lead id to fetch it)"
         self.search = W.Text(placeholder=placeholder, continuous_update=True)
@@ -228,18 +212,24 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
             except ValueError:
                 lead_id = None  # not a whole lead id (yet): just search
             if lead_id is not None and lead_id.lower() not in self._known_ids():
-                self._fetch_typed(lead_id)
+                if self.account is not None:
+                    self.account.schedule(None)
+                self._fetch_typed([lead_id])
                 return
         self._show_candidates()
+        if self.account is not None:
+            wanted = self.candidates.height < self.account_below and worth_searching(query)
+            self.account.schedule(query if wanted else None)
+            self._show_status()
 
-    def _fetch_typed(self, lead_id: str) -> None:
+    def _fetch_typed(self, lead_ids: list[str]) -> None:
         if not self.background:
-            self.fetch([lead_id])
+            self.fetch(lead_ids)
             return
         if self._fetcher is None:  # one at a time, in the order typed
             self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="lsq-lead-picker")
-        self.status.value = f"<small>{html.escape(_fetching_text([lead_id]))}</small>"
-        self._fetching = self._fetcher.submit(self._fetch_reporting, [lead_id])
+        self.status.value = f"<small>{html.escape(_fetching_text(lead_ids))}</small>"
+        self._fetching = self._fetcher.submit(self._fetch_reporting, lead_ids)
 
     def _fetch_reporting(self, lead_ids: list[str]) -> None:
         try:
@@ -258,15 +248,34 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         if self._fetching is not None:
             self._fetching.result(timeout)
 
+    def wait_search(self, timeout: float | None = None) -> None:
+        """Block until the account search of the text typed last is answered (for tests).
+
+        No-op without a client. Raises ``TimeoutError`` when ``timeout`` seconds pass first.
+
+        Example:
+            >>> picker.search.value = "farhan"; picker.wait_search(10)  # doctest: +SKIP
+            >>> picker.account_candidates["name"].to_list()  # doctest: +SKIP
+            ['Farhan Qureshi']
+        """
+        if self.account is not None:
+            self.account.wait(timeout)
+
     def _on_options(self, change: dict[str, Any]) -> None:
-        if self._syncing.active:
-            return
+        with self._lock:  # the list redrawn on another thread is no pick
+            if self._syncing.active:
+                return
         new = change["new"]
+        picks = tuple(as_list(new))
+        known = self._known_ids()
+        unfetched = [p for p in picks if p.lower() not in known] if self.client else []
         if self.multiple:
             # keep picked leads that the current search hides; the list shows them all anyway
-            self.value = tuple(new)
-        elif new is not None:
+            self.value = tuple(p for p in picks if p not in unfetched)
+        elif new is not None and not unfetched:
             self.value = new
+        if unfetched:  # an account's lead: fetched, then picked
+            self._fetch_typed(unfetched)
 
     @traitlets.validate("value")
     def _validate_value(self, proposal: dict[str, Any]) -> object:
@@ -297,25 +306,48 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
         self._known = None
 
     def _show_candidates(self) -> None:
-        self.candidates = find_leads(self.index, self.search.value, limit=self.limit)
-        rows = {row["lead_id"]: row for row in self.candidates.iter_rows(named=True)}
-        picked = [p for p in self._picked() if p not in rows]
-        if picked:  # picked leads stay listed (and selected) whatever the search
-            extra = self.index.filter(pl.col("lead_id").is_in(picked))
-            rows = {row["lead_id"]: row for row in extra.iter_rows(named=True)} | rows
-        options = [(_lead_label(row), lead) for lead, row in rows.items()]
-        with self._syncing:
-            self.options.options = options
-            listed = {lead for _, lead in options}
-            if self.multiple:
-                self.options.value = tuple(p for p in self._picked() if p in listed)
-            else:
-                self.options.value = self.value if self.value in listed else None
+        with self._lock:
+            query = self.search.value
+            self.candidates = match_leads(self.index, query, limit=self.limit)
+            rows = {row["lead_id"]: row for row in self.candidates.iter_rows(named=True)}
+            picked = [p for p in self._picked() if p not in rows]
+            if picked:  # picked leads stay listed (and selected) whatever the search
+                extra = self.index.filter(pl.col("lead_id").is_in(picked))
+                rows = {row["lead_id"]: row for row in extra.iter_rows(named=True)} | rows
+            options = [(_lead_label(row), lead) for lead, row in rows.items()]
+            found = self.account.answer(query) if self.account and query.strip() else None
+            self.account_candidates = found
+            self._from_account = []
+            if found is not None:  # the account's other leads, after the loaded ones
+                self._from_account = account_options(
+                    found, self.index, listed=rows.keys(), limit=self.limit
+                )
+                options += self._from_account
+            with self._syncing:
+                self.options.options = options
+                listed = {lead for _, lead in options}
+                if self.multiple:
+                    self.options.value = tuple(p for p in self._picked() if p in listed)
+                else:
+                    self.options.value = self.value if self.value in listed else None
+            self._show_status()
+
+    def _show_status(self) -> None:
+        query = self.search.value
         matched = self.candidates.height
         total = self.index.height
-        text = f"{total:,} leads" if not self.search.value.strip() else f"{matched:,} of {total:,}"
+        text = f"{total:,} leads" if not query.strip() else f"{matched:,} of {total:,}"
         if matched >= self.limit:
             text += f" (first {self.limit} listed: type more to narrow)"
+        note = self.account.note(query) if self.account is not None else ""
+        if note:
+            text += f" · {note}"
+        elif self.account_candidates is not None:
+            more = len(self._from_account)
+            unfetched = sum(label.startswith("not fetched") for label, _ in self._from_account)
+            text += f" · {more:,} more in the account" if more else " · no more in the account"
+            if unfetched:
+                text += f" ({unfetched:,} not fetched: pick one to fetch it)"
         self.status.value = f"<small>{html.escape(text)}</small>"
 
     # fetching -------------------------------------------------------------------------------
@@ -351,7 +383,7 @@ class LeadPicker(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VB
                 )
         except LeadSquaredError as error:
             self.status.value = f"<small>could not fetch: {html.escape(str(error))}</small>"
-            return _empty_frame()
+            return empty_frame()
         self.add(fetched)
         known = {lead.lower(): lead for lead in self.index["lead_id"].to_list()}
         found = [known[lead.lower()] for lead in lead_ids if lead.lower() in known]
