@@ -21,7 +21,6 @@ from ..vocabulary import (
     Leads,
     TimeBound,
     check_zone,
-    column_names,
     event_labels,
     filtered,
     to_utc,
@@ -79,25 +78,12 @@ def event_counts(
         ['event', 'created_on', 'n_activities']
     """
     check_zone(tz)
-    keys = [by] if isinstance(by, str) else list(by)
+    keys = segment_keys(df, by, "event_counts", virtual=("event",))
     if not keys and every is None:
         raise ValueError("event_counts(): give at least one column in by= or a bucket in every=")
     if "event_name" in keys and "event_code" not in keys:
         keys.insert(keys.index("event_name"), "event_code")
     real = [k for k in keys if k != "event"]
-    have = column_names(df)
-    unknown = [k for k in real if k not in have]
-    if unknown:
-        hint = (
-            "; lead. columns come from the leads: call lsq.with_leads(df, lsq.leads_frame(leads)) "
-            "first"
-            if any(k.startswith("lead.") for k in unknown)
-            else ""
-        )
-        raise ValueError(
-            f"event_counts(): by= names unknown column(s) {unknown}; use columns of the frame "
-            f"or 'event' (the event type's label){hint}"
-        )
     lazy = filtered(df, leads=leads, events=events, start=start, end=end)
     cols = list(dict.fromkeys([*real, "event_code", "created_on"]))
     lazy = lazy.select(cols)

@@ -80,11 +80,13 @@ def segment_keys(
     by: str | Sequence[str] | None,
     function: str,
     reserved: Iterable[str] = (),
+    virtual: Sequence[str] = (),
 ) -> list[str]:
     """The ``by=`` columns of ``function`` as a list (each once, in the order given), checked.
 
     ``by`` names columns of the activity frame, ``lead.<attribute>`` ones included once
-    :func:`lsq_analysis.with_leads` has joined them; ``None`` is no segment (``[]``).
+    :func:`lsq_analysis.with_leads` has joined them, or a ``virtual`` key that ``function``
+    derives itself (``event_counts``' ``"event"``); ``None`` is no segment (``[]``).
 
     Raises:
         ValueError: ``df`` lacks a ``by`` column (a ``lead.`` one: call ``with_leads``
@@ -107,17 +109,16 @@ def segment_keys(
     if not all(isinstance(key, str) for key in keys):
         raise ValueError(f"{function}(): by= takes column names (strings), not {by!r}")
     have = set(column_names(df))
-    missing = [key for key in keys if key not in have]
+    missing = [key for key in keys if key not in have and key not in virtual]
     if missing:
+        also = "".join(f" or {v!r}" for v in virtual)
         hint = (
             "lead. columns come from the leads: call lsq.with_leads(df, lsq.leads_frame(leads)) "
             "first"
             if any(key.startswith("lead.") for key in missing)
-            else "use columns of the activity frame (event_name, data.*, fields.*, ...)"
+            else f"use columns of the activity frame (event_name, data.*, fields.*, ...){also}"
         )
-        raise ValueError(
-            f"{function}(): by= names column(s) {missing} that the frame lacks; {hint}"
-        )
+        raise ValueError(f"{function}(): by= names unknown column(s) {missing}; {hint}")
     clash = [key for key in keys if key in set(reserved)]
     if clash:
         raise ValueError(
