@@ -67,6 +67,7 @@ from ..vocabulary import lead_id as canonical_lead
 from .batches import (
     OUTCOME_OK,
     STORE_COLUMNS,
+    STORED_OUTCOMES,
     batch_frames,
     canonical,
     changed_rows,
@@ -85,7 +86,7 @@ from .history import (
 from .lead_tables import LeadTables
 from .migrate import V1_FOLDER, migrate_v1, remove_leftovers
 from .records import as_max_age, drop_empty_extras
-from .summary import store_info
+from .summary import OptimizeResult, store_info
 from .tables import ACTIVITIES_SPEC, FETCHES_SPEC, RAW_SPEC, TARGET_ROWS, Table
 
 __all__ = [
@@ -105,31 +106,11 @@ _PRUNE_PAIRS = 2_000  # up to this many leads, frame(leads) picks their files fr
 
 
 @dataclass(frozen=True)
-class OptimizeResult:
-    """What :meth:`ActivityStore.optimize` did.
-
-    Attributes:
-        rows_dropped: superseded rows removed (``activities`` and ``raw`` together).
-        files_replaced: data files rewritten (compacted, without superseded rows).
-        files_written: data files written in their place.
-        files_deleted: unreferenced files older than the retention window, deleted.
-        fetches_dropped: rows of ``fetches`` older than the retention window that no longer
-            say what a lead is (each lead keeps its state then and its last failure).
-    """
-
-    rows_dropped: int
-    files_replaced: int
-    files_written: int
-    files_deleted: int
-    fetches_dropped: int = 0
-
-
-@dataclass(frozen=True)
 class _State:
     """What ``fetches`` says at one version: each lead's latest complete batch."""
 
     version: int
-    current: pl.DataFrame  # lead_id, _batch_id, n_activities, fetched_at, pages
+    current: pl.DataFrame  # lead_id, _batch_id, n_activities, fetched_at, pages, complete
 
 
 class ActivityStore:
@@ -229,13 +210,14 @@ class ActivityStore:
             return self._state_cache
         current = (
             self._fetches.scan(dt)
-            .filter(pl.col("outcome") == OUTCOME_OK)
+            .filter(pl.col("outcome").is_in(STORED_OUTCOMES))
             .select(
                 "lead_id",
                 pl.col("batch_id").alias("_batch_id"),
                 "n_activities",
                 "fetched_at",
                 "pages",
+                (pl.col("outcome") == OUTCOME_OK).alias("complete"),
             )
             .sort("_batch_id")
             .unique("lead_id", keep="last", maintain_order=True)
@@ -289,6 +271,7 @@ class ActivityStore:
         fetched_at: datetime | Mapping[str, datetime] | None = None,
         pages: int | Mapping[str, int] | None = None,
         failed: Mapping[str, str] | None = None,
+        partial: Iterable[str] = (),
     ) -> int:
         """Store a batch of leads completely, replacing what was stored for them.
 
@@ -299,6 +282,8 @@ class ActivityStore:
             pages: how many pages each lead took, for all or per lead (default: unknown).
             failed: lead id -> why its fetch failed, recorded in ``fetches`` (outcome
                 ``"failed"``) in the same commit; what was stored for those leads stays.
+            partial: leads of ``mapping`` whose activities are only some of theirs (outcome
+                ``"partial"``): read like the others, but :meth:`plan` counts them missing.
 
         Returns:
             The store's new :attr:`version` (also the batch id of these rows); the version
@@ -316,7 +301,8 @@ class ActivityStore:
         failures = failed_rows({k: v for k, v in (failed or {}).items()})
         if not items and not failures.height:
             return self.version
-        batch = batch_frames(items, fetched_at=fetched_at, pages=pages)  # outside the lock
+        some = set(lead_ids(as_list(partial))[0]) if partial else set()
+        batch = batch_frames(items, fetched_at=fetched_at, pages=pages, partial=some)
         with self._locked():  # one look for newer commits per table; ours move them on
             batch_id = self._fetches.snapshot().version() + 1
             self._drop_unrecorded(batch_id)
@@ -454,14 +440,15 @@ class ActivityStore:
 
     def stored_leads(self) -> pl.DataFrame:
         """One row per lead whose activities are stored: ``lead_id``, ``fetched_at``,
-        ``n_activities``, ``pages``, sorted by lead.
+        ``n_activities``, ``pages`` and ``complete`` (False: only what an account-wide pull
+        brought), sorted by lead.
 
         Example:
             >>> store.stored_leads().filter(pl.col("n_activities") == 0)
         """
         current = self._state().current
         return current.select(
-            "lead_id", "fetched_at", pl.col("n_activities").cast(pl.Int64), "pages"
+            "lead_id", "fetched_at", pl.col("n_activities").cast(pl.Int64), "pages", "complete"
         ).sort("lead_id")
 
     def plan(
@@ -469,14 +456,16 @@ class ActivityStore:
     ) -> tuple[list[str], list[str], list[str]]:
         """Split leads into (fresh, stale, missing) as a fetch sees them, each in the given
         order and spelling: fresh when stored and ``max_age`` is None or it was fetched less
-        than ``max_age`` ago, stale when stored longer ago, missing when not stored.
+        than ``max_age`` ago, stale when stored longer ago, missing when not stored (or
+        stored in part only, by an account-wide pull).
 
         Example:
             >>> fresh, stale, missing = store.plan(lead_ids, max_age=timedelta(days=1))
         """
         age = as_max_age(max_age)
         given = list(lead_ids)
-        when = dict(self._state().current.select("lead_id", "fetched_at").iter_rows())
+        complete = self._state().current.filter("complete")
+        when = dict(complete.select("lead_id", "fetched_at").iter_rows())
         now = datetime.now(timezone.utc)
         fresh: list[str] = []
         stale: list[str] = []

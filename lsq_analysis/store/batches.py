@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +29,8 @@ from .tables import FETCHES_SPEC, RAW_SPEC, ROW_BITS
 __all__ = [
     "OUTCOME_FAILED",
     "OUTCOME_OK",
+    "OUTCOME_PARTIAL",
+    "STORED_OUTCOMES",
     "STORE_COLUMNS",
     "Batch",
     "batch_frames",
@@ -40,6 +42,12 @@ __all__ = [
 
 OUTCOME_OK = "ok"
 """``fetches.outcome`` of a lead whose activities were stored completely."""
+OUTCOME_PARTIAL = "partial"
+"""``fetches.outcome`` of a lead of which only some activities are stored (those an
+account-wide pull of one event type brought, :func:`lsq_analysis.fetch_events`): read like any
+lead, fetched completely by the next ``fetch_activities``."""
+STORED_OUTCOMES = (OUTCOME_OK, OUTCOME_PARTIAL)
+"""The outcomes whose batch holds a lead's current rows."""
 OUTCOME_FAILED = "failed"
 """``fetches.outcome`` of a fetch that failed: nothing stored, the lead's older rows stand."""
 STORE_COLUMNS = ("_batch_id", "_row")
@@ -90,12 +98,14 @@ def batch_frames(
     *,
     fetched_at: datetime | Mapping[str, datetime] | None,
     pages: int | Mapping[str, int] | None,
+    partial: Collection[str] = (),
 ) -> Batch:
     """The rows of ``raw``, ``activities`` and ``fetches`` for one write.
 
     ``raw`` keeps each activity's JSON as received (``orjson.dumps`` of the dict the API's
     page held, keys in their order); ``activities`` is :func:`activities_frame` of the same
-    activities with ``lead_id`` set to the canonical id.
+    activities with ``lead_id`` set to the canonical id. The leads in ``partial`` (canonical
+    ids) get outcome :data:`OUTCOME_PARTIAL`, the others :data:`OUTCOME_OK`.
 
     Example:
         >>> batch_frames(items, fetched_at=None, pages=1).raw.columns
@@ -130,7 +140,7 @@ def batch_frames(
             "fetched_at": when,
             "pages": _per_lead(pages, items, None),
             "n_activities": counts,
-            "outcome": [OUTCOME_OK] * len(items),
+            "outcome": [OUTCOME_PARTIAL if lead in partial else OUTCOME_OK for lead, _ in items],
             "error": [None] * len(items),
         },
         schema={k: v for k, v in FETCHES_SPEC.schema.items() if k != "batch_id"},

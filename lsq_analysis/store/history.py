@@ -19,7 +19,7 @@ from deltalake import DeltaTable
 
 from ..errors import StoreError
 from ..vocabulary import to_utc
-from .batches import OUTCOME_OK
+from .batches import STORED_OUTCOMES
 from .tables import Table
 
 __all__ = ["rows_as_of", "version_at"]
@@ -171,7 +171,7 @@ def rows_since(
     then = (
         fetches.scan(fetches.snapshot())
         .filter(
-            pl.col("outcome") == OUTCOME_OK,
+            pl.col("outcome").is_in(STORED_OUTCOMES),
             pl.col("batch_id") <= base,
             pl.col("lead_id").is_in(newer["lead_id"].implode()),
         )

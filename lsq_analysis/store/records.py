@@ -23,11 +23,13 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ..vocabulary import activity_identity, is_lead_id
+from ..vocabulary import LOG_EVENT_CODE, activity_identity, is_lead_id
 
 __all__ = [
     "RAW_SCHEMA",
+    "Key",
     "LeadRecord",
+    "activity_key",
     "as_max_age",
     "concat_frames",
     "drop_empty_extras",
@@ -48,6 +50,8 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
     "fetched_at": pl.Datetime("us", "UTC"),
 }
 """The columns of a store file, in order, with their types."""
+Key = tuple[str, int]
+"""An activity's (lower-case ``Id``, ``EventCode``): see :func:`activity_key`."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,22 @@ def raw_rows(activities: Sequence[Mapping[str, Any]], fetched_at: datetime) -> p
     )
 
 
+def activity_key(activity: Mapping[str, Any]) -> Key | None:
+    """(lower-case ``Id``, ``EventCode``) of an activity in the per-lead shape; None for an
+    audit-log row (its ``Id`` is that of the activity it logs) or one without both.
+
+    Example:
+        >>> activity_key({"Id": "AB-1", "EventCode": "21"})
+        ('ab-1', 21)
+    """
+    ident, code = activity.get("Id"), activity.get("EventCode")
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        code = int(code)
+    if not isinstance(ident, str) or not ident or not isinstance(code, int):
+        return None
+    return None if code == LOG_EVENT_CODE else (ident.strip().lower(), code)
+
+
 def merge_refreshed(stored: pl.DataFrame, fetched: pl.DataFrame, *, complete: bool) -> pl.DataFrame:
     """Merge the newest pages of a lead into what was stored for it.
 
@@ -181,7 +201,8 @@ def merge_activities(
     lead. A complete fetch replaces what was stored. Otherwise the fetched pages cover
     every activity created at or after their oldest ``CreatedOn``: stored activities older
     than that are kept, stored ones at that very second are kept unless fetched again
-    (compared as whole activities), and stored ones newer than that which the API no
+    (compared as whole activities, or by :func:`activity_key`: an account-wide pull's copy
+    of an activity differs from the per-lead one), and stored ones newer than that which the API no
     longer lists in those pages are replaced by what it lists.
 
     Example:
@@ -196,11 +217,13 @@ def merge_activities(
     created = [_text(a.get("CreatedOn")) for a in fetched]
     boundary = min((c for c in created if c is not None), default=None)
     fetched_ids = {activity_identity(a) for a in fetched}
+    fetched_keys = {key for a in fetched if (key := activity_key(a)) is not None}
     kept = [
         a
         for a in stored
         if ((c := _text(a.get("CreatedOn"))) is None or boundary is None or c <= boundary)
         and activity_identity(a) not in fetched_ids
+        and activity_key(a) not in fetched_keys
     ]
     return [*fetched, *kept]
 

@@ -1,4 +1,5 @@
-"""What a store holds, in figures: for :meth:`ActivityStore.info` and ``lsq-analysis store info``.
+"""What a store holds, in figures: for :meth:`ActivityStore.info` and ``lsq-analysis store info``
+(and what :meth:`ActivityStore.optimize` did: :class:`OptimizeResult`).
 
 Example:
     >>> store_info(path, tables, current, version, fetches)["leads"]
@@ -8,16 +9,37 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .batches import OUTCOME_OK
+from .batches import OUTCOME_FAILED
 from .folder import STORE_VERSION
 from .tables import Table
 
-__all__ = ["store_info"]
+__all__ = ["OptimizeResult", "store_info"]
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """What :meth:`ActivityStore.optimize` did.
+
+    Attributes:
+        rows_dropped: superseded rows removed (``activities`` and ``raw`` together).
+        files_replaced: data files rewritten (compacted, without superseded rows).
+        files_written: data files written in their place.
+        files_deleted: unreferenced files older than the retention window, deleted.
+        fetches_dropped: rows of ``fetches`` older than the retention window that no longer
+            say what a lead is (each lead keeps its state then and its last failure).
+    """
+
+    rows_dropped: int
+    files_replaced: int
+    files_written: int
+    files_deleted: int
+    fetches_dropped: int = 0
 
 
 def store_info(
@@ -52,7 +74,7 @@ def store_info(
     activities = int(current["n_activities"].sum())
     failed = (
         fetches.scan(fetches.snapshot())
-        .filter(pl.col("outcome") != OUTCOME_OK)
+        .filter(pl.col("outcome") == OUTCOME_FAILED)
         .select(pl.len())
         .collect()
         .item()

@@ -124,7 +124,8 @@ FETCHES_SPEC = TableSpec(
     compression="ZSTD",
 )
 """``fetches``: one row per lead per write, committed after (never before) the lead's rows;
-``outcome`` is ``"ok"``, or ``"failed"`` for a fetch that stored nothing (``error`` says why)."""
+``outcome`` is ``"ok"``, ``"partial"`` for a lead of which an account-wide pull stored some
+activities only, or ``"failed"`` for a fetch that stored nothing (``error`` says why)."""
 
 
 def arrow_schema(schema: Mapping[str, pl.DataType]) -> Any:
