@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from .frames import leads_frame
+from .frames.leads import LEAD_FIELD_NAMES
 from .store import ActivityStore
 from .vocabulary import TimeBound, to_utc
 
@@ -31,20 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FIELD_NAMES", "RESUME_OVERLAP", "find_leads", "since_moment"]
 
-FIELD_NAMES: Mapping[str, str] = {
-    "first_name": "FirstName",
-    "last_name": "LastName",
-    "email": "EmailAddress",
-    "phone": "Phone",
-    "source": "Source",
-    "source_medium": "SourceMedium",
-    "source_campaign": "SourceCampaign",
-    "stage": "ProspectStage",
-    "owner_id": "OwnerId",
-    "owner_email": "OwnerIdEmailAddress",
-    "score": "Score",
-    "engagement_score": "EngagementScore",
-}
+FIELD_NAMES: Mapping[str, str] = LEAD_FIELD_NAMES
 """Leads-frame column -> the API's schema name, for ``find_leads(stage="Customer")``; any
 other keyword is taken as a schema name itself (``mx_City="Pune"``)."""
 RESUME_OVERLAP = dt.timedelta(minutes=5)

@@ -126,3 +126,19 @@ def test_a_200_with_status_error_is_an_error_and_retried() -> None:
         pytest.raises(BadRequestError, match=r"(?i)invalid|lookupname"),
     ):
         fake.client().search_leads("NoSuchField", "x")  # a refusal sent with 200: not retried
+
+
+def test_columns_take_frame_names_and_an_unknown_field_is_named(fake: FakeLeadSquared) -> None:
+    client = fake.client()
+    ids = list(fake.leads)[:5]
+    by_frame_names = client.get_leads_by_ids(ids, columns=["source", "stage"])
+    by_schema_names = client.get_leads_by_ids(ids, columns="Source,ProspectStage")
+    assert by_frame_names.equals(by_schema_names)
+    assert by_frame_names["source"].null_count() == 0
+    with pytest.warns(UserWarning, match=r"mx_Citty.*schema names.*kept"):
+        kept = client.get_leads_by_ids(ids, columns=["stage", "mx_Citty"])
+    assert kept.height == 5 and kept["stage"].null_count() == 0  # the leads fetched are kept
+    with pytest.warns(UserWarning, match="NoSuchField"):
+        client.search_leads("stage", by_frame_names["stage"][0], columns=["NoSuchField"])
+    with pytest.raises(ValueError, match="not a lead field's schema name"):
+        client.get_leads_by_ids(ids, columns=["first name"])

@@ -23,12 +23,14 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..errors import ResponseFormatError
+from ..frames.leads import LEAD_FIELD_NAMES
 from ..vocabulary import TimeBound, lead_ids, to_utc
 
 __all__ = [
@@ -67,20 +69,50 @@ _EVENT_PAGE = 1_000  # account-wide activities per page
 _API_TIME = "%Y-%m-%d %H:%M:%S"
 
 
+def _schema_name(name: str, what: str) -> str:
+    """A leads-frame column (``"stage"``) as its schema name; a schema name as it is."""
+    text = str(name).strip()
+    if text in LEAD_FIELD_NAMES:
+        return LEAD_FIELD_NAMES[text]
+    if not text or not text.replace("_", "").isalnum():
+        raise ValueError(
+            f"{what}: {name!r} is not a lead field's schema name (letters, digits and _, "
+            "such as 'ProspectStage' or 'mx_City') nor a leads-frame column "
+            f"({', '.join(LEAD_FIELD_NAMES)})"
+        )
+    return text
+
+
 def _columns_csv(columns: Sequence[str] | str | None) -> str:
     if columns is None:
         return DEFAULT_LEAD_COLUMNS
     names = [c.strip() for c in ([columns] if isinstance(columns, str) else columns)]
-    names = [n for part in names for n in part.split(",") if n.strip()]
-    bad = [n for n in names if not n.replace("_", "").isalnum()]
-    if bad:
-        raise ValueError(
-            f"columns: {bad[0]!r} is not a lead field's schema name (letters, digits and _, "
-            "such as 'ProspectStage' or 'mx_City')"
-        )
+    names = [_schema_name(n, "columns") for part in names for n in part.split(",") if n.strip()]
     if not any(n.lower() == "prospectid" for n in names):
         names.insert(0, "ProspectID")  # the frame is keyed by it
     return ",".join(n.strip() for n in names)
+
+
+def _warn_unreturned(records: Sequence[dict[str, Any]], csv: str, asked: object) -> None:
+    """Warn about asked-for fields no lead came back with: most likely not a field of the
+    account (the API drops unknown names silently). The leads fetched are kept."""
+    if asked is None or not records:
+        return
+    seen: set[str] = set()
+    for record in records:
+        pairs = record.get("LeadPropertyList")
+        if isinstance(pairs, list):
+            seen.update(str(p.get("Attribute", "")).lower() for p in pairs if isinstance(p, dict))
+        seen.update(str(key).lower() for key in record)
+    missing = [name for name in csv.split(",") if name.lower() not in seen]
+    if missing:
+        warnings.warn(
+            f"columns: no lead came back with {missing}; check the schema names (LeadSquared's "
+            "LeadsMetaData.Get, or Settings > Lead Fields, lists them; custom ones start with "
+            "mx_). The leads fetched are kept.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _window(start: TimeBound, end: TimeBound, what: str) -> tuple[dt.datetime, dt.datetime]:
@@ -131,6 +163,8 @@ class LeadCalls:
         ) -> Any: ...
 
         def get_activity_types(self) -> pl.DataFrame: ...
+
+        def event_code(self, event: int | str | None) -> int | None: ...
 
     # ------------------------------------------------------------------ users
     def get_users_raw(self) -> list[dict[str, Any]]:
@@ -207,16 +241,16 @@ class LeadCalls:
         operator = str(op).strip().upper()
         if operator not in LEAD_OPERATORS:
             raise ValueError(f"op must be one of {', '.join(LEAD_OPERATORS)}, not {op!r}")
-        name = str(field).strip()
-        if not name or not name.replace("_", "").isalnum():
-            raise ValueError(f"field must be a lead field's schema name, not {field!r}")
+        name = _schema_name(field, "field")
         shown = value.strftime(_API_TIME) if isinstance(value, dt.datetime) else str(value)
+        csv = _columns_csv(columns)
         body = {
             "Parameter": {"LookupName": name, "LookupValue": shown, "SqlOperator": operator},
-            "Columns": {"Include_CSV": _columns_csv(columns)},
+            "Columns": {"Include_CSV": csv},
             "Sorting": {"ColumnName": "CreatedOn", "Direction": "1"},
         }
         records, _ = self._paged_leads(LEAD_PATHS["search"], body, "Leads.Get", _PAGE)
+        _warn_unreturned(records, csv, columns)
         return leads_frame(records)
 
     def get_leads_by_ids(
@@ -234,15 +268,14 @@ class LeadCalls:
         from ..frames import leads_frame
 
         wanted, _ = lead_ids(ids)
+        csv = _columns_csv(columns)
         records: list[dict[str, Any]] = []
         for start in range(0, len(wanted), BY_IDS_CHUNK):
             chunk = wanted[start : start + BY_IDS_CHUNK]
-            body = {
-                "SearchParameters": {"LeadIds": chunk},
-                "Columns": {"Include_CSV": _columns_csv(columns)},
-            }
+            body = {"SearchParameters": {"LeadIds": chunk}, "Columns": {"Include_CSV": csv}}
             what = f"Leads/Retrieve/ByIds {len(chunk)} ids"
             records += self._paged_leads(LEAD_PATHS["by_ids"], body, what, BY_IDS_CHUNK)[0]
+        _warn_unreturned(records, csv, columns)
         return leads_frame(records)
 
     def leads_modified_windows(
@@ -319,20 +352,30 @@ class LeadCalls:
         from ..frames import leads_frame
 
         parts = self.leads_modified_windows(start, end, columns=columns)
-        return leads_frame([record for *_, records in parts for record in records])
+        records = [record for *_, records in parts for record in records]
+        _warn_unreturned(records, _columns_csv(columns), columns)
+        return leads_frame(records)
 
     # ------------------------------------------------------------------ account-wide
     def activities_by_event_raw(
-        self, event: int, start: TimeBound, end: TimeBound = None
+        self, event: int | str, start: TimeBound, end: TimeBound = None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of every activity of one event code modified in ``[start, end)``, account-wide
-        (``CustomActivity/RetrieveByActivityEvent``), as the API sends them (flat items).
+        """Pages of every activity of one event type modified in ``[start, end)``,
+        account-wide (``CustomActivity/RetrieveByActivityEvent``), as the API sends them (flat
+        items). ``event`` is a code or an activity type's name (:meth:`event_code`).
+
+        Raises:
+            ValueError: an unknown event name (the message lists the account's), or a window
+                whose start is not before its end; both before any page is asked for.
 
         Example:
             >>> next(client.activities_by_event_raw(21, "2026-11-01"))[0]["ActivityEvent"]
             '21'
         """
         begin, finish = _window(start, end, "activities_by_event")
+        code = self.event_code(event)
+        if code is None:
+            raise ValueError("activities_by_event: give the event type, a code or a name")
         last = finish - dt.timedelta(seconds=1)
         seen = 0
         for index in range(1, 10_000_000):
@@ -340,7 +383,7 @@ class LeadCalls:
                 "Parameter": {
                     "FromDate": _api_time(begin),
                     "ToDate": _api_time(max(begin, last)),
-                    "ActivityEvent": int(event),
+                    "ActivityEvent": code,
                     "RemoveEmptyValue": False,
                 },
                 "Paging": {"PageIndex": index, "PageSize": _EVENT_PAGE},
@@ -350,7 +393,7 @@ class LeadCalls:
                 "POST",
                 LEAD_PATHS["by_event"],
                 body=body,
-                describe=f"RetrieveByActivityEvent {event} page {index}",
+                describe=f"RetrieveByActivityEvent {code} page {index}",
             )
             if not isinstance(payload, dict) or not isinstance(payload.get("List", []), list):
                 raise ResponseFormatError(
@@ -365,10 +408,11 @@ class LeadCalls:
                 break
 
     def activities_by_event(
-        self, event: int, start: TimeBound, end: TimeBound = None
+        self, event: int | str, start: TimeBound, end: TimeBound = None
     ) -> pl.DataFrame:
-        """Every activity of one event code modified in ``[start, end)``, account-wide, as the
-        expanded frame of the per-lead call (:func:`as_lead_activity` maps the flat items).
+        """Every activity of one event type (a code or a name) modified in ``[start, end)``,
+        account-wide, as the expanded frame of the per-lead call (:func:`as_lead_activity`
+        maps the flat items).
 
         Example:
             >>> client.activities_by_event(21, "2026-11-01").select("lead_id", "event_name")

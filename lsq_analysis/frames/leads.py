@@ -32,6 +32,7 @@ from .times import parse_times, warn_unread
 
 __all__ = [
     "LEAD_COLUMNS",
+    "LEAD_FIELD_NAMES",
     "USER_COLUMNS",
     "leads_frame",
     "users_frame",
@@ -76,6 +77,25 @@ _LEAD_KEYS = {  # schema name (any case) -> column
     "createdon": "created_on",
     "modifiedon": "modified_on",
 }
+
+LEAD_FIELD_NAMES: dict[str, str] = {
+    "first_name": "FirstName",
+    "last_name": "LastName",
+    "email": "EmailAddress",
+    "phone": "Phone",
+    "source": "Source",
+    "source_medium": "SourceMedium",
+    "source_campaign": "SourceCampaign",
+    "stage": "ProspectStage",
+    "owner_id": "OwnerId",
+    "owner_email": "OwnerIdEmailAddress",
+    "score": "Score",
+    "engagement_score": "EngagementScore",
+    "created_on": "CreatedOn",
+    "modified_on": "ModifiedOn",
+}
+"""Leads-frame column -> the API's schema name: ``columns=["source", "stage"]`` and
+``find_leads(stage="Customer")`` take either."""
 
 USER_COLUMNS: dict[str, pl.DataType] = {
     "user_id": pl.String(),
