@@ -33,6 +33,7 @@ RANKS: list[tuple[str, int]] = [
     ("lsq_analysis.store", 4),
     ("lsq_analysis.fetch", 5),
     ("lsq_analysis.leads", 5),
+    ("lsq_analysis.events", 5),
     ("lsq_analysis.analysis", 6),
     ("lsq_analysis.charts", 7),
     ("lsq_analysis.widgets", 8),

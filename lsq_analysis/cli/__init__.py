@@ -29,6 +29,7 @@ from .common import (
     EXIT_USAGE,
     read_leads_file,
 )
+from .events import add_fetch_events_parser
 from .fake_server import add_fake_server_parser
 from .fetching import add_fetch_parser
 from .leads import add_leads_parser
@@ -52,6 +53,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
     add_demo_parser,
     add_report_parser,
     add_fetch_parser,
+    add_fetch_events_parser,
     add_leads_parser,
     add_store_parser,
     add_fake_server_parser,
