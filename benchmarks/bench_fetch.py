@@ -16,7 +16,7 @@ Part 2: a store holding 1M activities, built directly from synthetic activities 
 network), then read back by ``fetch_activities(..., store=...)`` and ``store.frame()``:
 calls made (must be 0) and seconds (target: under 1 s).
 
-Part 3: the account-wide pull (``client.activities_by_event``, ``RetrieveByActivityEvent``)
+Part 3: the account-wide pull (``fetch_events`` into a store, ``RetrieveByActivityEvent``)
 against per-lead fetching of the same activities: for the five most common event codes of
 ``--account-leads`` synthetic leads, the calls each way and the activities per call, and
 whether both ways hold the same activity ids.
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lsq_analysis import ActivityStore, activities_frame, synthetic_activities
+from lsq_analysis import ActivityStore, activities_frame, fetch_events, synthetic_activities
 from lsq_analysis.api.fake.server import FakeLeadSquared
 from lsq_analysis.fetch import fetch_activities, run_fetch
 
@@ -255,20 +255,32 @@ def part_account(args: argparse.Namespace) -> None:
         )
         wanted = per_lead.filter(pl.col("event_code").is_in(codes))
         account = fake.client()
-        started = time.monotonic()
-        frames = [account.activities_by_event(int(c), "2000-01-01", "2100-01-01") for c in codes]
-        pulled = pl.concat(frames, how="diagonal_relaxed")
-        account_calls, account_s = account.stats.calls, time.monotonic() - started
+        root = Path(tempfile.mkdtemp(prefix="lsq-bench-events-"))
+        try:
+            store = ActivityStore(root / "store")
+            started = time.monotonic()
+            frames = [
+                fetch_events(int(c), "2000-01-01", "2100-01-01", client=account, store=store,
+                             progress=False)
+                for c in codes
+            ]  # fmt: skip
+            pulled = pl.concat(frames, how="diagonal_relaxed")
+            account_calls, account_s = account.stats.calls, time.monotonic() - started
+            stored = store.frame()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
     same = sorted(pulled["activity_id"]) == sorted(wanted["activity_id"])
+    stored_same = sorted(stored["activity_id"]) == sorted(wanted["activity_id"])
     print(f"\naccount-wide pull, {args.account_leads:,} leads, event codes {codes}:")
     print("| way | calls | activities | activities per call | seconds |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| per lead (every activity, then filtered) | {per_lead_calls:,} | {wanted.height:,} "
           f"| {wanted.height / per_lead_calls:.1f} | {per_lead_s:.1f} |")  # fmt: skip
     per_call = pulled.height / max(1, account_calls)
-    print(f"| RetrieveByActivityEvent (5 codes, pages of 1,000) | {account_calls:,} | "
+    print(f"| fetch_events into a store (5 codes, pages of 1,000) | {account_calls:,} | "
           f"{pulled.height:,} | {per_call:.1f} | {account_s:.1f} |")  # fmt: skip
     _verdict(same, "the account-wide pull holds the same activities as per-lead fetching")
+    _verdict(stored_same, "the store holds each pulled activity once, the same ids")
     _verdict(account_calls < per_lead_calls, "the account-wide pull needs fewer calls")
 
 
