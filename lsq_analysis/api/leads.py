@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import ResponseFormatError
-from ..frames.leads import LEAD_FIELD_NAMES
 from ..vocabulary import TimeBound, lead_ids, to_utc
 
 __all__ = [
@@ -71,6 +70,8 @@ _API_TIME = "%Y-%m-%d %H:%M:%S"
 
 def _schema_name(name: str, what: str) -> str:
     """A leads-frame column (``"stage"``) as its schema name; a schema name as it is."""
+    from ..frames.leads import LEAD_FIELD_NAMES  # here: the client alone does not load frames
+
     text = str(name).strip()
     if text in LEAD_FIELD_NAMES:
         return LEAD_FIELD_NAMES[text]
