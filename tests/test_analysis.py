@@ -487,12 +487,14 @@ def test_docstring_examples_run() -> None:
 
     pytest.importorskip("lsq_analysis.frames")
     attempted = 0
-    for name in ("", ".prepare", ".scores", ".counts", ".sequences", ".funnels"):
+    names = ("", ".prepare", ".scores", ".counts", ".sequences", ".funnels", ".touches",
+             ".stages", ".cohort_conversion", ".next_events", ".owners")  # fmt: skip
+    for name in names:
         module = importlib.import_module(f"lsq_analysis.analysis{name}")
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
-    assert attempted >= 13
+    assert attempted >= 30
 
 
 # ---------------------------------------------------------------------------- against brute force

@@ -413,15 +413,38 @@ def test_sample_smoke() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    from lsq_analysis.charts import flows, mix, scores, style, timelines
+    from lsq_analysis.charts import (
+        cohorts,
+        flows,
+        mix,
+        owners,
+        paths,
+        rendering,
+        sales,
+        scores,
+        style,
+        timelines,
+    )
 
     pytest.importorskip("lsq_analysis.frames")
     attempted = 0
-    for module in (ch, style, timelines, scores, mix, flows):
+    for module in (
+        ch,
+        style,
+        timelines,
+        scores,
+        mix,
+        flows,
+        sales,
+        cohorts,
+        paths,
+        owners,
+        rendering,
+    ):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
-    assert attempted >= 7
+    assert attempted >= 15
 
 
 def test_charts_never_import_pandas() -> None:

@@ -35,7 +35,10 @@ label of a code (its most common name, ``"Audit log"`` for 3011; unique per code
 
 The modules: ``scores`` (score_over_time, score_by_event), ``counts`` (event_counts,
 lead_summary, activity_heatmap), ``sequences`` (gaps, transitions, sessions),
-``funnels`` (funnel, time_to_event), ``selection`` (the pickers' headless twins: lead_index,
+``funnels`` (funnel, funnel_leads, time_to_event), ``touches`` (first_touch, speed_to_lead),
+``stages`` (stage_durations, stage_velocity, stuck_leads), ``cohort_conversion`` (cohorts),
+``next_events`` (paths),
+``owners`` (owner_activity), ``selection`` (the pickers' headless twins: lead_index,
 match_leads, select_activities, ...) and ``prepare`` (the helpers they share). No function
 here plots or does HTTP; :mod:`lsq_analysis.charts` draws their results.
 
@@ -47,8 +50,11 @@ Example:
 """
 
 from ..vocabulary import LOG_EVENT_CODE, LOG_EVENT_LABEL, event_labels, filter_activities
+from .cohort_conversion import cohorts
 from .counts import WEEKDAY_NAMES, activity_heatmap, event_counts, lead_summary
-from .funnels import funnel, time_to_event
+from .funnels import funnel, funnel_leads, time_to_event
+from .next_events import paths
+from .owners import owner_activity
 from .scores import score_by_event, score_over_time
 from .selection import (
     activity_table,
@@ -59,6 +65,8 @@ from .selection import (
     select_activities,
 )
 from .sequences import gaps, sessions, transitions
+from .stages import stage_durations, stage_velocity, stuck_leads
+from .touches import first_touch, speed_to_lead
 
 __all__ = [
     "LOG_EVENT_CODE",
@@ -66,20 +74,29 @@ __all__ = [
     "WEEKDAY_NAMES",
     "activity_heatmap",
     "activity_table",
+    "cohorts",
     "date_bounds",
     "event_counts",
     "event_labels",
     "event_type_counts",
     "filter_activities",
+    "first_touch",
     "funnel",
+    "funnel_leads",
     "gaps",
     "lead_index",
     "lead_summary",
     "match_leads",
+    "owner_activity",
+    "paths",
     "score_by_event",
     "score_over_time",
     "select_activities",
     "sessions",
+    "speed_to_lead",
+    "stage_durations",
+    "stage_velocity",
+    "stuck_leads",
     "time_to_event",
     "transitions",
 ]

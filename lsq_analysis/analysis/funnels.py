@@ -1,16 +1,22 @@
-"""Steps in order: how many leads reach each step of a funnel, and how long one step takes.
+"""Steps in order: how many leads reach each step of a funnel, which leads dropped out at a
+step, and how long one step takes.
 
-Steps are event codes or names (a step may be a list of events); both take the shared
+Steps are event codes or names (a step may be a list of events); all take the shared
 filters of :mod:`lsq_analysis.analysis`.
 
 Example:
-    >>> import lsq_analysis as lsq
-    >>> lsq.funnel(lsq.load_sample(), ["Lead Capture", "Email Opened"])["step"].to_list()
+    >>> from lsq_analysis.analysis.funnels import funnel, funnel_leads
+    >>> from lsq_analysis.samples import load_sample
+    >>> steps = ["Lead Capture", "Email Opened"]
+    >>> funnel(load_sample(), steps)["step"].to_list()
     [1, 2]
+    >>> funnel_leads(load_sample(), steps, step="Email Opened").columns[:2]
+    ['lead_id', 'first_step_at']
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TypeGuard
 
@@ -33,7 +39,7 @@ from ..vocabulary import (
 )
 from .prepare import hours, lead_segments, prepared, segment_keys
 
-__all__ = ["funnel", "time_to_event"]
+__all__ = ["funnel", "funnel_leads", "step_labels", "time_to_event"]
 
 
 def _step_codes(
@@ -70,10 +76,26 @@ def _step_label(step: Event | Sequence[Event], codes: list[int], labels: dict[in
     return " / ".join(labels.get(c, f"Event {c}") for c in codes)
 
 
+def _window(within: DurationLike | None, function: str) -> dt.timedelta | None:
+    """``within`` as a timedelta (None: no limit), checked."""
+    if within is None:
+        return None
+    try:
+        window = to_timedelta(within, "within")
+    except ValueError as error:
+        raise ValueError(f"{function}(): {error}") from None
+    if window < dt.timedelta(0):
+        raise ValueError(
+            f"{function}(): within={within!r} is negative; give the most time allowed from "
+            "the first step to each later one, such as '7d' or datetime.timedelta(days=7)"
+        )
+    return window
+
+
 def _step_times(
     df: Frame,
     step_codes: list[list[int]],
-    within: DurationLike | None,
+    window: dt.timedelta | None,
     function: str,
     leads: Leads,
     allowed: list[int] | None,
@@ -90,7 +112,6 @@ def _step_times(
     all steps must fall within ``within`` of the start, and the lead keeps the path that goes
     furthest (the earliest such path on a tie).
     """
-    window = to_timedelta(within, "within") if within is not None else None
     # only the steps' rows matter, and dropping the others keeps their order: sort fewer rows
     wanted = sorted({code for codes in step_codes for code in codes})
     if allowed is not None:
@@ -257,7 +278,10 @@ def funnel(
     Args:
         df: the expanded activity frame, eager or lazy (only the columns used are read).
         steps: the events of the funnel, in order (at least one).
-        within: optional time limit from step 1 to each later step (``"30d"``, a timedelta).
+        within: optional time limit from step 1 to each later step: a duration string
+            (``"30d"``, ``"12h"``, ``"1h30m"``; units ns, us, ms, s, m, h, d, w) or a
+            ``datetime.timedelta``. A step reached later than that after the path's step 1
+            does not count (nor do the steps after it).
         by: segment column(s): any column of the frame, such as ``"lead.source"`` after
             :func:`lsq_analysis.with_leads`.
         leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
@@ -272,8 +296,9 @@ def funnel(
         ``median_hours_from_previous`` and ``median_hours_from_first``.
 
     Raises:
-        ValueError: no steps, a step naming no event, or ``by`` naming a column the frame
-            lacks (a ``lead.`` one: call ``with_leads`` first) or an output column.
+        ValueError: no steps, a step naming no event, ``within`` not a duration or negative,
+            or ``by`` naming a column the frame lacks (a ``lead.`` one: call ``with_leads``
+            first) or an output column.
 
     Example:
         >>> import lsq_analysis as lsq
@@ -285,18 +310,193 @@ def funnel(
         ['type', 'step', 'event']
     """
     keys = segment_keys(df, by, "funnel", reserved=_FUNNEL_COLUMNS)
+    window = _window(within, "funnel")
     codes, allowed = _step_codes(df, steps, events)
-    # a step given by name is labelled with that name: the labels are read only for the others
-    labels = {} if all(_is_name(step) for step in steps) else dict(event_labels(df).iter_rows())
-    times = _step_times(df, codes, within, "funnel", leads, allowed, start, end)
+    times = _step_times(df, codes, window, "funnel", leads, allowed, start, end)
     if keys:
         times = _with_segments(times, df, keys, "funnel", leads, allowed, start, end)
     n = len(codes)
     counts = times.group_by(keys).agg(_step_stats(n)) if keys else times.select(_step_stats(n))
-    names = [
+    return _step_rows(counts, keys, _labels_of(df, steps, codes), codes)
+
+
+def _labels_of(
+    df: Frame, steps: Sequence[Event | Sequence[Event]], codes: list[list[int]]
+) -> list[str]:
+    """Each step's label; a step given by name is labelled with that name, so the frame's
+    labels are read only when a step is not."""
+    labels = {} if all(_is_name(step) for step in steps) else dict(event_labels(df).iter_rows())
+    return [
         _step_label(step, step_codes, labels) for step, step_codes in zip(steps, codes, strict=True)
     ]
-    return _step_rows(counts, keys, names, codes)
+
+
+def step_labels(df: Frame, steps: Sequence[Event | Sequence[Event]]) -> list[str]:
+    """The label of each funnel step, as :func:`funnel`'s ``event`` column gives it.
+
+    A step given by name keeps that name; a code, or a list of events, is labelled with the
+    display label of each of its codes (joined by " / ").
+
+    Args:
+        df: the expanded activity frame, eager or lazy.
+        steps: the events of the funnel, in order (a step may be a list of events).
+
+    Returns:
+        One label per step, in order.
+
+    Raises:
+        ValueError: no steps, or a step naming no event.
+
+    Example:
+        >>> from lsq_analysis.analysis.funnels import step_labels
+        >>> from lsq_analysis.samples import load_sample
+        >>> step_labels(load_sample(), [23, "Email Opened", [0, 23]])
+        ['Lead Capture', 'Email Opened', 'Email Opened / Lead Capture']
+    """
+    codes, _ = _step_codes(df, steps, None)
+    return _labels_of(df, steps, codes)
+
+
+_LEADS_COLUMNS = (
+    "lead_id",
+    "first_step_at",
+    "previous_step_at",
+    "step_at",
+    "last_step",
+    "last_event",
+    "last_step_at",
+)
+
+
+def _step_number(
+    step: object,
+    steps: Sequence[Event | Sequence[Event]],
+    names: list[str],
+    dropped: bool,
+    function: str,
+) -> int:
+    """The 1-based number of ``step``: given as a number, or by a step's name or label."""
+    listed = ", ".join(f"{k} {name!r}" for k, name in enumerate(names, start=1))
+    hint = f"give a step's number (1 to {len(names)}) or its name; the steps are {listed}"
+    if isinstance(step, bool) or not isinstance(step, (int, str)):
+        raise ValueError(f"{function}(): step={step!r} is not a step; {hint}")
+    if isinstance(step, int):
+        if not 1 <= step <= len(names):
+            raise ValueError(f"{function}(): step={step} is not a step of this funnel; {hint}")
+        number = step
+    else:
+        given = [s if isinstance(s, str) else None for s in steps]
+        found = [k for k, (g, n) in enumerate(zip(given, names, strict=True), 1) if step in (g, n)]
+        if not found:
+            wanted = step.strip().casefold()
+            found = [
+                k
+                for k, (g, n) in enumerate(zip(given, names, strict=True), 1)
+                if wanted and wanted in (n.casefold(), g.strip().casefold() if g else None)
+            ]
+        if not found:
+            raise ValueError(f"{function}(): step={step!r} is not a step of this funnel; {hint}")
+        if len(found) > 1:
+            raise ValueError(
+                f"{function}(): step={step!r} names steps {found}; give the step's number instead"
+            )
+        number = found[0]
+    if dropped and number == 1:
+        raise ValueError(
+            f"{function}(): step {names[0]!r} is the first step, so no lead can drop out before "
+            "it; give a later step, or dropped=False for the leads that did it"
+        )
+    return number
+
+
+def funnel_leads(
+    df: Frame,
+    steps: Sequence[Event | Sequence[Event]],
+    *,
+    step: int | str,
+    dropped: bool = True,
+    within: DurationLike | None = None,
+    by: str | Sequence[str] | None = None,
+    leads: Leads = None,
+    events: Events = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
+) -> pl.DataFrame:
+    """The leads behind a step of :func:`funnel`: who dropped out before it, or who reached it.
+
+    With ``dropped=True`` (the default): the leads that reached the step before ``step`` but
+    not ``step`` itself, the leads to follow up. With ``dropped=False``: the leads that
+    reached ``step``. Each lead's path is the one :func:`funnel` counts (same rule, same
+    ``within``), so the dropped leads of step k number ``n_leads`` of step k-1 minus that of
+    step k, and the reached ones ``n_leads`` of step k.
+
+    Args:
+        df: the expanded activity frame, eager or lazy (only the columns used are read).
+        steps: the events of the funnel, in order (codes or names; a step may be a list).
+        step: the step, by number (1 for the first, as :func:`funnel`'s ``step`` column) or
+            by name (as given in ``steps``, or its label in :func:`funnel`'s ``event``
+            column; exact, else ignoring case).
+        dropped: True for the leads that stopped just before ``step``, False for those that
+            reached it.
+        within: optional time limit from step 1 to each later step (``"7d"``, a timedelta),
+            as in :func:`funnel`: a step reached later than that does not count.
+        by: segment column(s), as in :func:`funnel`: each lead's latest non-null value.
+        leads, events, start, end: the shared filters (:mod:`lsq_analysis.analysis`).
+
+    Returns:
+        One row per lead, sorted by lead id: ``lead_id``, the ``by`` columns,
+        ``first_step_at`` (when its path did step 1), ``previous_step_at`` (when it reached
+        the step before ``step``; null for step 1), ``step_at`` (when it reached ``step``;
+        null for a dropped lead), ``last_step`` (the furthest step it reached, 1, 2, ...),
+        ``last_event`` (that step's label) and ``last_step_at`` (when it reached it).
+
+    Raises:
+        ValueError: ``step`` is not a step of ``steps`` (or names two of them), ``step`` is
+            the first one with ``dropped=True``, ``within`` is not a duration or negative,
+            or as :func:`funnel` (no steps, a step naming no event, a bad ``by``).
+
+    Example:
+        >>> from lsq_analysis.analysis.funnels import funnel, funnel_leads
+        >>> from lsq_analysis.samples import load_sample
+        >>> steps = ["Lead Capture", "Email Opened", "Payment Received"]
+        >>> lost = funnel_leads(load_sample(), steps, step="Payment Received", within="30d")
+        >>> counts = funnel(load_sample(), steps, within="30d")["n_leads"]
+        >>> lost.height == counts[1] - counts[2]
+        True
+        >>> paid = funnel_leads(load_sample(), steps, step=3, dropped=False, within="30d")
+        >>> paid.height == counts[2], paid["last_step"].unique().to_list()
+        (True, [3])
+    """
+    keys = segment_keys(df, by, "funnel_leads", reserved=_LEADS_COLUMNS)
+    window = _window(within, "funnel_leads")
+    codes, allowed = _step_codes(df, steps, events)
+    names = _labels_of(df, steps, codes)
+    k = _step_number(step, steps, names, dropped, "funnel_leads")
+    times = _step_times(df, codes, window, "funnel_leads", leads, allowed, start, end)
+    if keys:
+        times = _with_segments(times, df, keys, "funnel_leads", leads, allowed, start, end)
+    n = len(codes)
+    at = [pl.col(f"_t{j}") for j in range(1, n + 1)]
+    reached = at[k - 1].is_not_null()
+    keep = at[k - 2].is_not_null() & ~reached if dropped else reached
+    depth = pl.sum_horizontal([t.is_not_null().cast(pl.Int64) for t in at])
+    no_time = pl.lit(None, dtype=times.schema["_t1"])
+    return (
+        times.filter(keep)
+        .select(
+            "lead_id",
+            *keys,
+            at[0].alias("first_step_at"),
+            (at[k - 2] if k > 1 else no_time).alias("previous_step_at"),
+            at[k - 1].alias("step_at"),
+            depth.alias("last_step"),
+            depth.replace_strict(
+                list(range(1, n + 1)), names, default=None, return_dtype=pl.Utf8
+            ).alias("last_event"),
+            pl.coalesce(at[::-1]).alias("last_step_at"),
+        )
+        .sort("lead_id")
+    )
 
 
 _WAIT_COLUMNS = ("lead_id", "start_time", "end_time", "time_to_event", "hours")

@@ -7,7 +7,10 @@ themselves. The numbers behind each figure come from :mod:`lsq_analysis.analysis
 
 The modules: ``style`` (palette, hover text and templates, times, heights, notes),
 ``timelines`` (the timeline and its points), ``scores`` (the score chart and its points),
-``mix`` (event_mix, activity_heatmap_chart) and ``flows`` (funnel_chart, transition_chart). The
+``mix`` (event_mix, activity_heatmap_chart), ``flows`` (funnel_chart, time_to_event_chart,
+transition_chart), ``sales`` (speed_to_lead_chart, stage_velocity_chart), ``cohorts``
+(cohort_chart), ``paths`` (paths_chart), ``owners`` (owner_activity_chart) and ``rendering``
+(use_notebook_renderer: figures that survive a notebook's HTML export, offline). The
 charts own every figure: the explorer (:mod:`lsq_analysis.widgets`) shows
 :func:`timeline_spec` / :func:`score_spec` (plain figure dicts of :func:`timeline_points` /
 :func:`score_points`) or the figures themselves, and computes none of it.
@@ -70,8 +73,13 @@ Example:
     'Lead'
 """
 
-from .flows import funnel_chart, transition_chart
+from .cohorts import cohort_chart
+from .flows import funnel_chart, time_to_event_chart, transition_chart
 from .mix import activity_heatmap_chart, event_mix
+from .owners import owner_activity_chart
+from .paths import paths_chart
+from .rendering import use_notebook_renderer
+from .sales import speed_to_lead_chart, stage_velocity_chart
 from .scores import score_chart, score_points, score_spec
 from .style import MAX_POINTS, PALETTE, event_colors, segment_colors
 from .timelines import timeline, timeline_points, timeline_spec
@@ -80,15 +88,22 @@ __all__ = [
     "MAX_POINTS",
     "PALETTE",
     "activity_heatmap_chart",
+    "cohort_chart",
     "event_colors",
     "event_mix",
     "funnel_chart",
+    "owner_activity_chart",
+    "paths_chart",
     "score_chart",
     "score_points",
     "score_spec",
     "segment_colors",
+    "speed_to_lead_chart",
+    "stage_velocity_chart",
+    "time_to_event_chart",
     "timeline",
     "timeline_points",
     "timeline_spec",
     "transition_chart",
+    "use_notebook_renderer",
 ]
