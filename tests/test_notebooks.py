@@ -12,7 +12,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_fetch_from_leadsquared.ipynb", "03_lead_journeys.ipynb"]
+NAMES = [
+    "01_quickstart.ipynb",
+    "02_fetch_from_leadsquared.ipynb",
+    "03_lead_journeys.ipynb",
+    "04_sales_performance.ipynb",
+]
 
 
 def _outputs(nb: nbformat.NotebookNode, output_type: str) -> list[dict]:
@@ -86,3 +91,14 @@ def test_notebook_runs_top_to_bottom_on_a_fresh_kernel(name, tmp_path):
     if name == "03_lead_journeys.ipynb":
         assert "25 leads from" in text and "owners" in text  # the leads and their segments
         assert "changed fields" in text
+    if name == "04_sales_performance.ipynb":
+        assert "25 leads, 2,594 activities, 8 owners, 6 sources" in text
+        assert re.search(r"\d+ leads stuck for more than 30 days", text)
+        assert re.search(r"\d+ leads applied but have not paid", text)
+        figures = [
+            o
+            for o in _outputs(nb, "execute_result") + _outputs(nb, "display_data")
+            if "application/vnd.plotly.v1+json" in o.get("data", {})
+        ]
+        assert len(figures) == 6  # speed, stages, cohorts, time to payment, paths, owners
+        assert all("text/html" in o["data"] for o in figures)  # drawn in an HTML export too
