@@ -44,7 +44,11 @@ STATE_JS = """() => {
     leads: options('lsq-lead-options'),
     events: options('lsq-event-options'),
     status: document.querySelector('.lsq-explorer-status')?.textContent ?? '',
-    table_rows: document.querySelectorAll('.lsq-table tbody tr').length,
+    // the table is a DataTable: "Showing 1 to 25 of 145 entries" counts the rows it holds
+    table_info: document.querySelector('.lsq-table .dt-info')?.textContent ?? '',
+    fields: document.querySelector('.lsq-activity-fields')?.textContent ?? '',
+    date_start: document.querySelector('.lsq-date-start input')?.value ?? '',
+    date_end: document.querySelector('.lsq-date-end input')?.value ?? '',
     stderr: [...document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')]
       .map(e => e.textContent.slice(0, 300)),
     errors: [...document.querySelectorAll('.jp-OutputArea-output')]
@@ -99,6 +103,56 @@ def page(browser, request):
 
 def _visible_points(traces: list[dict]) -> int:
     return sum(trace["points"] for trace in traces)
+
+
+def _table_total(state: dict) -> int:
+    """How many rows the activity table holds (its DataTables info line says)."""
+    match = re.search(r"of ([\d,]+) entr", state["table_info"])
+    assert match, state["table_info"]
+    return int(match[1].replace(",", ""))
+
+
+def _run_notebook(lab, page, notebook: str, timeout: int = 120_000) -> None:
+    """Open ``notebook`` in a fresh kernel, run every cell, wait for the explorer's timeline."""
+    lab.delete_sessions()
+    page.set_viewport_size({"width": 1500, "height": 2000})  # the whole explorer in view
+    page.goto(lab.url(notebook), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(KERNEL_READY_JS, timeout=90_000, polling=50)
+    page.evaluate("window.jupyterapp.shell.collapseLeft()")  # room for the explorer
+    page.click(".jp-Notebook .jp-Cell >> nth=0")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RAN_JS, timeout=timeout, polling=200)
+    page.wait_for_selector(
+        ".lsq-explorer .lsq-timeline.js-plotly-plot .points path", timeout=60_000
+    )
+
+
+# An isolated marker of the timeline (no other within 14 px, so a click there is on it): its
+# centre on the page, and the activity id its trace's customdata carries.
+ISOLATED_POINT_JS = """() => {
+  const plot = document.querySelector('.lsq-explorer .lsq-timeline.js-plotly-plot');
+  const points = [...plot.querySelectorAll('.scatterlayer .trace')].flatMap(group => {
+    const trace = group.__data__[0].trace;
+    return [...group.querySelectorAll('.points path.point')].map(path => {
+      const box = path.getBoundingClientRect();
+      return {x: box.x + box.width / 2, y: box.y + box.height / 2,
+              id: String(plot.data[trace.index].customdata[path.__data__.i][1])};
+    });
+  });
+  const alone = points.find(p => points.every(
+      q => q === p || Math.hypot(q.x - p.x, q.y - p.y) > 14));
+  return alone ?? null;
+}"""
+
+# The plot area of the timeline on the page; every relayout the page sends is kept.
+PLOT_AREA_JS = """() => {
+  const plot = document.querySelector('.lsq-explorer .lsq-timeline.js-plotly-plot');
+  window.lsqRelayouts = [];
+  plot.on('plotly_relayout', (event) => window.lsqRelayouts.push(event));
+  const box = plot.querySelector('.nsewdrag').getBoundingClientRect();
+  return {left: box.left, top: box.top, width: box.width, height: box.height};
+}"""
 
 
 def test_explorer_journey_in_jupyterlab(lab, page):
@@ -180,7 +234,7 @@ def test_explorer_journey_in_jupyterlab(lab, page):
     assert event_name in after["timeline"][0]["name"]
     assert len(after["score"]) == 1 and _visible_points(after["score"]) == count
     assert f"{count:,} activities of 1 lead(s), 1 event type(s)" in after["status"]
-    assert after["table_rows"] == min(count, 200)
+    assert _table_total(after) == min(count, 200)
     assert after["stderr"] == [] and after["errors"] == [], after
     assert page.errors == []  # type: ignore[attr-defined]
 
@@ -206,10 +260,11 @@ def test_html_report_renders_offline(page, tmp_path):
     page.route("**/*", refuse_network)
     page.goto(report.as_uri(), wait_until="load")
     page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 7", timeout=30_000
+        "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 14", timeout=30_000
     )
     assert [url for url in requests if not url.startswith("file://")] == []
-    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 7
+    # 7 overview charts, then the score chart of the 3 leads and a timeline and score each
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 7 + 1 + 2 * 3
     assert page.evaluate("typeof window.Plotly") == "object"
     assert page.errors == []  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=False)
@@ -325,3 +380,84 @@ def test_typed_name_is_searched_in_the_account_in_the_background(lab, page):
     assert after["stderr"] == [] and after["errors"] == [], after
     assert page.errors == []  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "account-search-fetched.png"))
+
+
+def test_explorer_timeline_click_and_drag_in_jupyterlab(lab, page):
+    """Notebook 01's explorer: clicking a marker lists that activity's fields under the
+    timeline; dragging across the timeline sets the date range to those days, and the
+    timeline and the table are drawn again for them; the speed-to-lead tab draws its tables
+    and charts when opened."""
+    from lsq_analysis.widgets.activity_view import drag_dates
+
+    _run_notebook(lab, page, NOTEBOOK)
+    before = page.evaluate(STATE_JS)
+    assert before["stderr"] == [] and before["errors"] == [], before
+    assert "Click a point" in before["fields"] and before["date_start"] == ""
+
+    timeline = page.locator(".lsq-explorer .lsq-timeline.js-plotly-plot")
+    timeline.scroll_into_view_if_needed()
+    point = page.evaluate(ISOLATED_POINT_JS)
+    assert point, "every marker of the timeline overlaps another"
+    page.mouse.move(point["x"], point["y"])  # plotly clicks the point it hovers
+    page.wait_for_selector(".lsq-timeline .hoverlayer .hovertext", timeout=10_000)
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function(
+        "(id) => (document.querySelector('.lsq-activity-fields')?.textContent ?? '').includes(id)",
+        arg=point["id"],
+        timeout=30_000,
+    )
+    fields = page.locator(".lsq-activity-fields table th").all_text_contents()
+    assert {"activity_id", "lead_id", "event_name", "created_on"} <= set(fields), fields
+    assert any(f.startswith(("data.", "fields.")) for f in fields), fields
+    page.locator(".lsq-activity-fields").screenshot(path=str(ARTIFACTS / "clicked-fields.png"))
+
+    # drag across the middle half of the timeline, along one row
+    timeline.scroll_into_view_if_needed()
+    area = page.evaluate(PLOT_AREA_JS)
+    y = area["top"] + area["height"] / 2
+    x0, x1 = area["left"] + area["width"] * 0.3, area["left"] + area["width"] * 0.7
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, y + 2, steps=5)
+    page.mouse.move(x1, y + 3, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "() => document.querySelector('.lsq-date-start input')?.value !== ''", timeout=30_000
+    )
+    relayout = next(
+        event for event in page.evaluate("window.lsqRelayouts") if "xaxis.range[0]" in event
+    )
+    first, last = drag_dates([relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]], "UTC")
+    page.wait_for_function(  # the kernel's redraw for those days reaches the page
+        f"() => ({STATE_JS})().status !== {before['status']!r}", timeout=30_000
+    )
+    after = page.evaluate(STATE_JS)
+    assert (after["date_start"], after["date_end"]) == (first.isoformat(), last.isoformat())
+    days = page.evaluate(  # every marker drawn now, as its UTC day
+        "() => [...document.querySelector('.lsq-timeline.js-plotly-plot').data]"
+        ".filter(t => t.visible !== false).flatMap(t => [...(t.x || [])])"
+        ".map(x => new Date(x).toISOString().slice(0, 10))"
+    )
+    assert days and all(first.isoformat() <= day <= last.isoformat() for day in days), days
+    shown = int(re.match(r"([\d,]+) activities", after["status"])[1].replace(",", ""))
+    assert len(days) == shown < int(re.match(r"([\d,]+)", before["status"])[1].replace(",", ""))
+    assert _table_total(after) == min(shown, 200)
+    axis = page.evaluate(  # fitted to what is drawn again, not left zoomed
+        "() => document.querySelector('.lsq-timeline.js-plotly-plot').layout.xaxis.autorange"
+    )
+    assert axis is True
+    assert after["stderr"] == [] and after["errors"] == [], after
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "timeline-dragged.png"))
+
+    # the neighbouring tab: first touch and stage durations of the lead, drawn when opened
+    page.locator(".lsq-explorer-tabs .lm-TabBar-tab", has_text="Speed & stages").click()
+    page.wait_for_selector(".lsq-first-touch .dt-info", timeout=30_000)
+    page.wait_for_selector(".lsq-speed-to-lead-chart.js-plotly-plot .bars path", timeout=30_000)
+    page.wait_for_selector(".lsq-stage-velocity-chart.js-plotly-plot .bars path", timeout=30_000)
+    headers = page.locator(".lsq-first-touch thead th").all_text_contents()
+    assert "minutes_to_first_touch" in headers, headers
+    stages = page.locator(".lsq-stage-durations .dt-info").text_content() or ""
+    assert re.search(r"of [1-9][\d,]* entr", stages), stages
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.locator(".lsq-explorer-tabs").screenshot(path=str(ARTIFACTS / "sales-tab.png"))

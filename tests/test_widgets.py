@@ -9,6 +9,8 @@ import time
 import polars as pl
 import pytest
 import traitlets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lsq_analysis.widgets import (
     DateRangePicker,
@@ -283,7 +285,8 @@ def test_explorer_redraws_in_place_when_a_picker_changes(frame):
     scores = _visible(score)
     assert len(scores) == 1 and list(scores[0].y)[-1] == 5
     assert explorer.frames["table"]["fields.mx_Custom_3"].to_list() == ["bilal.k@work.example"]
-    assert "bilal.k@work.example" in explorer.table.value
+    assert explorer.table.grid.df["fields.mx_Custom_3"].to_list() == ["bilal.k@work.example"]
+    assert "bilal.k@work.example" in explorer.table.grid._dt_args["data_json"]  # sent to the page
     assert explorer.last_redraw_seconds > 0
 
 
@@ -295,7 +298,8 @@ def test_explorer_dates_and_several_leads(frame):
     explorer.event_picker.select_none()
     assert explorer.frames["activities"].height == 0
     assert _visible(explorer.figures["timeline"]) == []
-    assert "No activities" in explorer.table.value
+    assert "No activities" in explorer.table.note.value
+    assert explorer.table.grid.df.height == 0
 
 
 def test_explorer_drops_the_empty_note_once_something_is_picked_again(frame):
@@ -477,6 +481,450 @@ def test_explorer_shows_one_lead_as_a_row_per_event_type(frame, monkeypatch):
     assert all(set(t.y) == {t.name} for t in _visible(timeline))
 
 
+# ---------------------------------------------------------------- acting on the timeline
+
+
+def _point(figure, activity_id: str) -> tuple[int, int]:
+    """(trace index, point index) of the timeline marker of ``activity_id``."""
+    for index, trace in enumerate(figure.data):
+        if trace.visible is False or trace.customdata is None:
+            continue
+        for point, row in enumerate(trace.customdata):
+            if row[1] == activity_id:
+                return index, point
+    raise AssertionError(f"{activity_id} is not drawn")
+
+
+def _click(figure, trace: int, point: int) -> None:
+    """What the page sends when a marker is clicked (plotly's FigureWidget message)."""
+    figure._js2py_pointsCallback = {
+        "event_type": "plotly_click",
+        "points": {
+            "trace_indexes": [trace],
+            "point_indexes": [point],
+            "xs": [figure.data[trace].x[point]],
+            "ys": [figure.data[trace].y[point]],
+        },
+        "device_state": {
+            "alt": False,
+            "ctrl": False,
+            "meta": False,
+            "shift": False,
+            "button": 0,
+            "buttons": 1,
+        },
+        "selector": None,
+    }
+
+
+def _drag(figure, relayout_data: dict) -> None:
+    """What the page sends when the chart is zoomed or panned (plotly's relayout message)."""
+    figure._js2py_relayout = {"relayout_data": relayout_data, "source_view_id": "page"}
+
+
+def test_activity_fields_lists_the_fields_holding_a_value(frame):
+    from lsq_analysis.widgets.activity_view import activity_fields
+
+    fields = dict(activity_fields(frame, "act-a-4").iter_rows())
+    assert fields == {
+        "lead_id": ASHA,
+        "activity_id": "act-a-4",
+        "event_code": "222",
+        "event_name": "WhatsApp Message",
+        "type": "Inbound",
+        "activity_score": "5",
+        "created_on": "2025-03-04 10:00:00+00:00",
+        "fields.Status": "sent",  # the null data.* / fields.* columns are left out
+    }
+    ist = dict(activity_fields(frame.lazy(), "act-a-4", tz="Asia/Kolkata").iter_rows())
+    assert ist["created_on"] == "2025-03-04 15:30:00+05:30"
+    assert {k: v for k, v in ist.items() if k != "created_on"} == {
+        k: v for k, v in fields.items() if k != "created_on"
+    }
+    assert activity_fields(frame, "no-such-id").height == 0
+    with pytest.raises(ValueError, match="activity_id"):
+        activity_fields(frame.drop("activity_id"), "act-a-4")
+    with pytest.raises(ValueError):
+        activity_fields(frame, "act-a-4", tz="Mars/Olympus")
+
+
+def test_drag_dates_are_the_utc_days_of_the_dragged_times():
+    from lsq_analysis.widgets.activity_view import drag_dates
+
+    d = dt.date
+    # plotly's range strings: wall clock on the axis, sometimes 4 digits of fraction
+    assert drag_dates(["2025-03-01 23:00:00.1234", "2025-03-03 02:00"]) == (
+        d(2025, 3, 1),
+        d(2025, 3, 3),
+    )
+    assert drag_dates(("2025-03-03", "2025-03-01 12:00")) == (d(2025, 3, 1), d(2025, 3, 3))
+    # 03:00 in Kolkata is 21:30 UTC the day before; 20:00 there is 14:30 UTC
+    assert drag_dates(["2025-03-02 03:00", "2025-03-02 20:00"], "Asia/Kolkata") == (
+        d(2025, 3, 1),
+        d(2025, 3, 2),
+    )
+    ms = dt.datetime(2025, 3, 5, 12, tzinfo=UTC).timestamp() * 1000  # epoch milliseconds
+    assert drag_dates([ms, dt.datetime(2025, 3, 6, 1, tzinfo=UTC)]) == (
+        d(2025, 3, 5),
+        d(2025, 3, 6),
+    )
+    for bad in (["2025-03-01"], "2025-03-01", ["yesterday", "today"], [True, 1]):
+        with pytest.raises(ValueError):
+            drag_dates(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ends=st.lists(
+        st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2040, 1, 1)),
+        min_size=2,
+        max_size=2,
+    ),
+    tz=st.sampled_from(["UTC", "Asia/Kolkata", "America/New_York", "Pacific/Chatham"]),
+)
+def test_drag_dates_always_gives_two_ordered_days_around_the_drag(ends, tz):
+    from zoneinfo import ZoneInfo
+
+    from lsq_analysis.widgets.activity_view import drag_dates
+
+    texts = [end.isoformat(sep=" ") for end in ends]  # as plotly writes them
+    first, last = drag_dates(texts, tz)
+    assert first <= last
+    utc = sorted(e.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC) for e in ends)
+    assert (first, last) == (utc[0].date(), utc[1].date())
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), pick=st.integers(0, 10_000))
+def test_activity_fields_on_synthetic_activities(seed, pick):
+    from lsq_analysis import activities_frame, synthetic_activities
+    from lsq_analysis.widgets.activity_view import activity_fields
+
+    df = activities_frame(synthetic_activities(3, activities=(1, 30), seed=seed))
+    row = df.row(pick % df.height, named=True)
+    fields = activity_fields(df, row["activity_id"])
+    assert fields.equals(activity_fields(df.lazy(), row["activity_id"]))
+    listed = dict(fields.iter_rows())
+    first = df.filter(pl.col("activity_id") == row["activity_id"]).row(0, named=True)
+    assert set(listed) == {k for k, v in first.items() if v is not None and v != ""}
+    assert listed["activity_id"] == row["activity_id"]
+
+
+def test_table_frame_shortens_long_text_and_shows_times_in_the_zone():
+    from lsq_analysis.widgets.activity_view import TABLE_CHARS, table_frame
+
+    table = pl.DataFrame(
+        {"created_on": [_at(1)], "data.Notes": ["n" * 1000], "data.Short": ["ok"], "n": [3]}
+    )
+    shown = table_frame(table, tz="Asia/Kolkata")
+    assert shown["data.Notes"].item() == "n" * (TABLE_CHARS - 1) + "…"
+    assert shown["data.Short"].item() == "ok" and shown["n"].item() == 3
+    assert shown["created_on"].item() == _at(1)  # the same instant, shown at 15:30 in Kolkata
+    assert shown.schema["created_on"] == pl.Datetime("us", "Asia/Kolkata")
+
+
+def test_explorer_click_on_a_timeline_point_lists_its_fields(frame):
+    explorer = explore(frame, leads=[ASHA], tz="Asia/Kolkata")
+    timeline = explorer.figures["timeline"]
+    assert (
+        "Click a point" in explorer.fields.value
+        and "lsq-activity-fields" in explorer.fields._dom_classes
+    )
+    trace, point = _point(timeline, "act-a-4")
+    _click(timeline, trace, point)
+    assert explorer.clicked == "act-a-4"
+    fields = dict(explorer.frames["fields"].iter_rows())
+    assert fields["fields.Status"] == "sent" and "data.NewData" not in fields
+    assert fields["created_on"] == "2025-03-04 15:30:00+05:30"  # in the explorer's zone
+    panel = explorer.fields.value
+    assert "fields.Status" in panel and ">sent<" in panel and "Asha Rao · a1111111" in panel
+
+    # another point: the panel follows; a pick that still shows it keeps it listed
+    trace, point = _point(timeline, "act-a-5")
+    _click(timeline, trace, point)
+    assert dict(explorer.frames["fields"].iter_rows())["data.NewData"] == '{"Status":"sent"}'
+    assert "Status&quot;:&quot;sent" in explorer.fields.value  # escaped
+    explorer.event_picker.value = (3011, 0)
+    assert explorer.clicked == "act-a-5" and "fields" in explorer.frames
+    explorer.event_picker.value = (0,)  # no longer shown: the hint again
+    assert explorer.clicked is None and "fields" not in explorer.frames
+    assert "Click a point" in explorer.fields.value
+
+
+def test_explorer_click_on_several_leads_and_on_an_aggregated_marker(frame, monkeypatch):
+    import lsq_analysis.widgets.explorer as widgets
+
+    explorer = explore(frame, leads=[ASHA, BILAL])  # rows are leads now
+    timeline = explorer.figures["timeline"]
+    _click(timeline, *_point(timeline, "act-b-3"))
+    assert (
+        dict(explorer.frames["fields"].iter_rows())["fields.mx_Custom_3"] == "bilal.k@work.example"
+    )
+    assert "Bilal Khan · b2222222" in explorer.fields.value
+
+    from functools import partial
+
+    from lsq_analysis.charts import timeline as timeline_chart
+
+    monkeypatch.setattr(widgets, "FAST_POINTS", 2)  # the charts module draws, and aggregates
+    monkeypatch.setattr(widgets, "timeline", partial(timeline_chart, max_points=2))
+    explorer.refresh()
+    assert explorer.figures["timeline"] is timeline and timeline.layout.meta["aggregated"]
+    assert explorer.clicked == "act-b-3"  # still among the activities shown
+    trace = next(i for i, t in enumerate(timeline.data) if t.visible is not False and len(t.x))
+    count = int(timeline.data[trace].customdata[0][0])
+    _click(timeline, trace, 0)  # a marker of several activities: says so, lists none
+    assert f"stands for {count:,} activities" in explorer.fields.value
+
+
+def test_explorer_drag_across_the_timeline_sets_the_date_range(frame):
+    explorer = explore(frame, leads=[ASHA, BILAL])
+    timeline = explorer.figures["timeline"]
+    _drag(
+        timeline, {"xaxis.range[0]": "2025-03-01 23:00:00.5", "xaxis.range[1]": "2025-03-03 02:00"}
+    )
+    assert explorer.date_picker.value == (dt.date(2025, 3, 1), dt.date(2025, 3, 3))
+    assert set(explorer.frames["activities"]["activity_id"]) == {
+        "act-a-1",
+        "act-a-2",
+        "act-a-3",
+        "act-b-1",
+    }
+    assert sum(len(t.x) for t in _visible(timeline)) == 4
+    assert explorer.table.grid.df.height == 4  # the table follows
+    assert timeline.layout.xaxis.range is None and timeline.layout.xaxis.autorange is True
+
+    # not a change of the time axis: the dates stay
+    for other in (
+        {"yaxis.range[0]": 0.5, "yaxis.range[1]": 1.5},
+        {"xaxis.autorange": True},
+        {"width": 800, "height": 400},
+    ):
+        _drag(timeline, other)
+        assert explorer.date_picker.value == (dt.date(2025, 3, 1), dt.date(2025, 3, 3))
+
+    _drag(timeline, {"xaxis.range[0]": "not a time", "xaxis.range[1]": 3.5})  # ignored
+    assert explorer.date_picker.value == (dt.date(2025, 3, 1), dt.date(2025, 3, 3))
+
+    _drag(timeline, {"xaxis.range": ["2025-03-06 12:00", "2025-03-05 01:00"]})  # either order
+    assert explorer.date_picker.value == (dt.date(2025, 3, 5), dt.date(2025, 3, 6))
+    assert set(explorer.frames["activities"]["activity_id"]) == {"act-b-2", "act-b-3"}
+    explorer.date_picker.clear_button.click()
+    assert explorer.frames["activities"].height == 9
+
+
+def test_explorer_box_selection_and_zone_of_the_drag(frame):
+    explorer = explore(frame, leads=[ASHA, BILAL], tz="Asia/Kolkata")
+    timeline = explorer.figures["timeline"]
+    # 03:00 on the 2nd in Kolkata is still the 1st in UTC, the date picker's days
+    _drag(timeline, {"xaxis.range[0]": "2025-03-02 03:00", "xaxis.range[1]": "2025-03-02 20:00"})
+    assert explorer.date_picker.value == (dt.date(2025, 3, 1), dt.date(2025, 3, 2))
+    explorer.date_picker.value = (None, None)
+    timeline._js2py_pointsCallback = {  # a box selection in the "select" drag mode
+        "event_type": "plotly_selected",
+        "points": {"trace_indexes": [], "point_indexes": [], "xs": [], "ys": []},
+        "device_state": None,
+        "selector": {
+            "type": "box",
+            "selector_state": {
+                "xrange": ["2025-03-04 08:00", "2025-03-06 23:00"],
+                "yrange": [0, 1],
+            },
+        },
+    }
+    assert explorer.date_picker.value == (dt.date(2025, 3, 4), dt.date(2025, 3, 6))
+    assert set(explorer.frames["activities"]["activity_id"]) == {
+        "act-a-4",
+        "act-a-5",
+        "act-b-2",
+        "act-b-3",
+    }
+
+
+def test_explorer_table_is_a_sorting_filtering_grid_of_the_selected_activities(frame):
+    from itables.widget import ITable
+
+    from lsq_analysis.widgets import Explorer
+
+    explorer = explore(frame, leads=[ASHA])
+    grid = explorer.table.grid
+    assert isinstance(grid, ITable) and "lsq-table" in explorer.table._dom_classes
+    expected = activity_table(select_activities(frame, leads=ASHA))
+    assert grid.df.equals(expected) and explorer.frames["table"].equals(expected)
+    args = grid._dt_args
+    assert args["column_filters"] == "footer" and args["order"] == []  # newest first
+    assert args["layout"]["topStart"] == "search"  # kept on a table of one page too
+    assert "6 activities" in explorer.table.note.value
+
+    explorer.lead_picker.value = (BILAL,)
+    explorer.event_picker.value = (222, 0)
+    assert grid is explorer.table.grid  # the same widget, new rows
+    assert grid.df.select("event_code", "created_on").rows() == [(222, _at(6)), (0, _at(5))]
+
+    small = Explorer(frame, leads=[ASHA, BILAL], max_table_rows=3)
+    assert small.table.grid.df.height == 3
+    assert small.table.grid.df["created_on"].to_list() == [_at(9), _at(6), _at(5)]
+    assert "9 activities (newest 3 shown)" in small.table.note.value
+
+
+# ---------------------------------------------------------------- the speed-to-lead tab
+
+
+def _sale(lead: str, n: int, code: int, name: str, kind: str, when: dt.datetime, **extra):
+    row = {
+        "lead_id": lead,
+        "activity_id": f"s-{lead[:1]}-{n}",
+        "event_code": code,
+        "event_name": name,
+        "type": kind,
+        "activity_score": 0,
+        "created_on": when,
+        "data.FullName": None,
+        "data.CreatedByName": None,
+        "data.PreviousStage": None,
+        "data.CurrentStage": None,
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def sales_frame() -> pl.DataFrame:
+    """Asha: captured, called by Ravi 20 minutes later, Prospect -> Contacted a day after.
+    Bilal: captured, touched only by "System" (which does not count), never changes stage."""
+    who = "data.CreatedByName"
+    rows = [
+        _sale(
+            ASHA,
+            1,
+            1,
+            "Lead Capture",
+            "Inbound",
+            _at(1),
+            **{"data.FullName": "Asha Rao", who: "System"},
+        ),
+        _sale(
+            ASHA,
+            2,
+            21,
+            "Outbound Phone Call Activity",
+            "Outbound",
+            _at(1).replace(minute=20),
+            **{who: "Ravi"},
+        ),
+        _sale(
+            ASHA,
+            3,
+            3002,
+            "StageChange",
+            "Inbound",
+            _at(2),
+            **{"data.PreviousStage": "Prospect", "data.CurrentStage": "Contacted", who: "Ravi"},
+        ),
+        _sale(ASHA, 4, 0, "Email Opened", "Inbound", _at(5)),
+        _sale(
+            BILAL,
+            1,
+            1,
+            "Lead Capture",
+            "Inbound",
+            _at(3, 9),
+            **{"data.FullName": "Bilal Khan", who: "System"},
+        ),
+        _sale(
+            BILAL,
+            2,
+            21,
+            "Outbound Phone Call Activity",
+            "Outbound",
+            _at(3, 9).replace(minute=5),
+            **{who: "System"},
+        ),
+        _sale(BILAL, 3, 0, "Email Opened", "Inbound", _at(3, 12)),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema_overrides={
+            "event_code": pl.Int32,
+            "activity_score": pl.Int32,
+            "created_on": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def test_explorer_sales_tab_shows_first_touch_and_stages_of_the_picked_leads(sales_frame):
+    from lsq_analysis.analysis.stages import stage_durations
+    from lsq_analysis.analysis.touches import first_touch
+
+    explorer = explore(sales_frame, leads=[ASHA, BILAL])
+    sales = explorer.sales
+    assert explorer.tabs.titles == ("Activities", "Speed & stages")
+    assert sales.stale and sales.frames == {}  # drawn only once the tab is opened
+    explorer.tabs.selected_index = 1
+    assert not sales.stale
+    touches = sales.frames["first_touch"].sort("lead_id")
+    assert touches.equals(first_touch(sales_frame).sort("lead_id"))
+    assert touches.select("lead_id", "touched_by", "minutes_to_first_touch").rows() == [
+        (ASHA, "Ravi", 20.0),
+        (BILAL, None, None),  # "System" does not count as a touch
+    ]
+    stages = sales.frames["stage_durations"]
+    assert stages.equals(stage_durations(sales_frame))
+    assert stages.select("lead_id", "stage", "left_at", "days").rows() == [
+        (ASHA, "Prospect", _at(2), 1.0),  # from the lead's first activity
+        (ASHA, "Contacted", None, 3.0),  # still in it on the 5th, the latest activity
+    ]
+    shown = sales.tables["first_touch"].frame
+    assert shown.columns[:2] == ["lead_id", "lead"]  # named beside the id
+    assert shown.sort("lead_id")["lead"].to_list() == [
+        "Asha Rao · a1111111",
+        "Bilal Khan · b2222222",
+    ]
+    assert [t.type for t in sales.figures["speed_to_lead"].data if t.visible is not False] == [
+        "bar"
+    ]
+    assert any(len(t.x or ()) for t in sales.figures["stage_velocity"].data)
+    assert "2 lead(s), 7 activities" in sales.status.value
+
+    # the event and date pickers do not cut the history the tab measures
+    explorer.event_picker.value = (0,)
+    assert explorer.frames["activities"].height == 2
+    assert sales.frames["first_touch"].sort("lead_id").equals(touches)
+
+    explorer.lead_picker.value = (BILAL,)  # the tab is open: drawn again
+    assert sales.frames["first_touch"]["lead_id"].to_list() == [BILAL]
+    assert sales.frames["stage_durations"].height == 0
+    assert "No stage changes" in sales.tables["stage_durations"].note.value
+
+    explorer.tabs.selected_index = 0  # closed: a pick is drawn when it is opened again
+    explorer.lead_picker.value = (ASHA,)
+    assert sales.stale and sales.frames["first_touch"]["lead_id"].to_list() == [BILAL]
+    explorer.tabs.selected_index = 1
+    assert sales.frames["first_touch"]["lead_id"].to_list() == [ASHA]
+
+
+def test_explorer_sales_tab_says_what_it_could_not_draw(sales_frame, monkeypatch):
+    import sys
+
+    import lsq_analysis.charts.sales as sales_charts
+
+    def refuse(df, **kwargs):
+        raise ValueError("no stage changes to draw")
+
+    monkeypatch.setattr(sales_charts, "stage_velocity_chart", refuse)
+    explorer = explore(sales_frame, leads=[ASHA])
+    explorer.tabs.selected_index = 1
+    figure = explorer.sales.figures["stage_velocity"]
+    assert [a.text for a in figure.layout.annotations] == ["no stage changes to draw"]
+    assert not any(t.visible is not False and len(t.x or ()) for t in figure.data)
+    assert "not drawn: Stage velocity: no stage changes to draw" in explorer.sales.status.value
+    assert "first_touch" in explorer.sales.frames  # the rest is drawn
+
+    monkeypatch.setitem(sys.modules, "lsq_analysis.charts.sales", None)  # not installed
+    explorer.lead_picker.value = (BILAL,)
+    assert "need lsq_analysis.charts.sales" in explorer.sales.status.value
+
+
 # ---------------------------------------------------------------- the explorer on a store
 
 
@@ -522,7 +970,8 @@ def _assert_same_view(on_store, on_frame) -> None:
     assert on_store.event_picker.options.options == on_frame.event_picker.options.options
     assert on_store.lead_picker.options.options == on_frame.lead_picker.options.options
     assert on_store.date_picker.bounds == on_frame.date_picker.bounds
-    assert on_store.table.value == on_frame.table.value
+    assert_frame_equal(on_store.table.frame, on_frame.table.frame, check_exact=True)
+    assert on_store.table.note.value == on_frame.table.note.value
 
 
 def test_explore_store_shows_what_explore_of_its_frame_shows(store):
@@ -785,7 +1234,15 @@ def test_docstring_examples_run() -> None:
     import importlib
 
     attempted = 0
-    modules = ("pickers", "explorer", "account_search", "sources")
+    modules = (
+        "pickers",
+        "explorer",
+        "account_search",
+        "sources",
+        "activity_view",
+        "live_figure",
+        "sales_tab",
+    )
     for name in ("analysis.selection", *(f"widgets.{m}" for m in modules)):
         module = importlib.import_module(f"lsq_analysis.{name}")
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

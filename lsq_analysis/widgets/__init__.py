@@ -13,12 +13,19 @@ analyses and the charts, and are re-exported here:
 | :class:`DateRangePicker` | :func:`date_bounds` |
 | :class:`Explorer` (:func:`explore`) | :func:`select_activities`, :func:`activity_table`,
   :func:`timeline_points`, :func:`score_points`; its ``.frames`` and ``.figures`` hold what
-  it shows |
+  it shows; a clicked point's fields :func:`activity_fields`, a drag's dates
+  :func:`drag_dates` |
+| :class:`SalesTab` | :func:`lsq_analysis.first_touch`, :func:`lsq_analysis.stage_durations`,
+  :func:`lsq_analysis.speed_to_lead_chart`, :func:`lsq_analysis.stage_velocity_chart` |
 
 The modules: ``pickers`` (the three pickers), ``account_search`` (the lead picker's debounced
-search of the account), ``sources`` (what a widget is opened on) and ``explorer``. Every
-widget carries a CSS class of its own (``lsq-lead-picker``, ``lsq-event-picker``,
-``lsq-date-range``, ``lsq-explorer``, ``lsq-timeline``, ``lsq-score-chart``, ``lsq-table``).
+search of the account), ``sources`` (what a widget is opened on), ``activity_view`` (the
+clicked activity's fields and the sortable, filterable activity table, an ``itables``
+widget), ``sales_tab`` (speed to lead and stages of the picked leads), ``live_figure`` (a
+figure widget updated in place) and ``explorer``. Every widget carries a CSS class of its own
+(``lsq-lead-picker``, ``lsq-event-picker``, ``lsq-date-range``, ``lsq-explorer``,
+``lsq-timeline``, ``lsq-score-chart``, ``lsq-table``, ``lsq-activity-fields``,
+``lsq-explorer-tabs``).
 
 Example:
     >>> import lsq_analysis as lsq
@@ -36,8 +43,10 @@ from ..analysis.selection import (
 )
 from ..charts import score_points, timeline_points
 from .account_search import AccountSearch, account_candidates, account_options
+from .activity_view import activity_fields, drag_dates
 from .explorer import Explorer, explore
 from .pickers import DateRangePicker, EventPicker, LeadPicker
+from .sales_tab import SalesTab
 
 __all__ = [
     "AccountSearch",
@@ -45,10 +54,13 @@ __all__ = [
     "EventPicker",
     "Explorer",
     "LeadPicker",
+    "SalesTab",
     "account_candidates",
     "account_options",
+    "activity_fields",
     "activity_table",
     "date_bounds",
+    "drag_dates",
     "event_type_counts",
     "explore",
     "lead_index",

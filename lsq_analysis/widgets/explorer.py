@@ -1,5 +1,13 @@
 """The explorer: the pickers wired to a timeline, a score chart and a table of activities.
 
+The timeline answers back: clicking a point lists that activity's fields under the chart
+(:func:`~lsq_analysis.widgets.activity_view.activity_fields`), and dragging across it (a zoom,
+or a box selection) sets the date range to the days dragged over
+(:func:`~lsq_analysis.widgets.activity_view.drag_dates`), which filters everything again. The
+table sorts and filters (:class:`~lsq_analysis.widgets.activity_view.FrameTable`); its
+neighbouring tab shows speed to lead and stage durations of the picked leads
+(:class:`~lsq_analysis.widgets.sales_tab.SalesTab`).
+
 The charts module owns every figure: on each pick the explorer selects the activities
 (:func:`~lsq_analysis.analysis.selection.select_activities`), asks
 :mod:`lsq_analysis.charts` for the figures of them and shows those in its two
@@ -28,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
-import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
@@ -43,7 +50,10 @@ from ..charts import (
     timeline_spec,
 )
 from ..vocabulary import Frame, as_list, event_labels
+from .activity_view import FrameTable, activity_fields, drag_dates, fields_html
+from .live_figure import LiveFigure
 from .pickers import DateRangePicker, EventPicker, LeadPicker
+from .sales_tab import SalesTab
 from .sources import source_frame, source_store
 
 if TYPE_CHECKING:
@@ -63,6 +73,11 @@ CACHED_LEADS = 256
 
 
 # --------------------------------------------------------------------------- helpers
+
+_FIELDS_HINT = (
+    "<small class='lsq-fields-hint'>Click a point of the timeline to list its fields; "
+    "drag across the timeline to pick those days.</small>"
+)
 
 
 class _LeadPartition:
@@ -145,35 +160,6 @@ class _StoreLeads:
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
-def _table_html(table: pl.DataFrame, *, total: int, max_chars: int = 160) -> str:
-    """An HTML table of ``table`` (values escaped and shortened), with a line saying how many."""
-    if table.is_empty():
-        return "<div class='lsq-table-note'>No activities match the pickers.</div>"
-    shown = table.height
-    note = f"{total:,} activities" + (f" (newest {shown:,} shown)" if shown < total else "")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    rows = []
-    for row in table.iter_rows():
-        cells = []
-        for value in row:
-            if value is None:
-                text = ""
-            elif isinstance(value, dt.datetime):
-                text = value.strftime("%Y-%m-%d %H:%M:%S")
-            else:
-                text = str(value)
-            short = text if len(text) <= max_chars else text[: max_chars - 1] + "…"
-            cells.append(f"<td title='{html.escape(text[:1000])}'>{html.escape(short)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f"<div class='lsq-table-note'>{note}</div>"
-        "<div style='max-height:320px;overflow:auto'>"
-        "<table class='lsq-activity-table' "
-        "style='font-size:12px;border-collapse:collapse;white-space:nowrap'>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
 def _lead_names(index: pl.DataFrame, leads: Sequence[str]) -> dict[str, str]:
     """Lead id -> "name · 1a2b3c4d" (or the e-mail) for the leads the data names."""
     return {
@@ -183,99 +169,6 @@ def _lead_names(index: pl.DataFrame, leads: Sequence[str]) -> dict[str, str]:
         .iter_rows()
         if name or email
     }
-
-
-_HIDDEN: dict[str, Any] = {
-    "x": [],
-    "y": [],
-    "customdata": None,
-    "visible": False,
-    "showlegend": False,
-}
-
-
-def _same(new: object, old: object) -> bool:
-    """Whether ``new`` is what was sent before (data arrays are always sent again)."""
-    if isinstance(new, np.ndarray) or isinstance(old, np.ndarray):
-        return False
-    try:
-        return bool(new == old)
-    except (TypeError, ValueError):  # a dict holding arrays
-        return False
-
-
-def _changes(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    """What turns ``old`` (the properties sent last) into ``new``: the values that changed,
-    and ``None`` for each key ``old`` set and ``new`` lacks (also one level into dicts)."""
-    update: dict[str, Any] = dict.fromkeys(key for key in old if key not in new)
-    for key, value in new.items():
-        before = old.get(key)
-        if _same(value, before):
-            continue
-        if isinstance(value, dict) and isinstance(before, dict) and key != "meta":
-            value = {**dict.fromkeys(before.keys() - value.keys()), **value}  # meta is a value
-        update[key] = value
-    return update
-
-
-def _apply(target: Any, update: dict[str, Any]) -> None:
-    """Write ``update`` (from :func:`_changes`) into a trace or layout of a FigureWidget.
-
-    ``update`` leaves arrays of objects (``annotations``, ``shapes``) as they are when given
-    None or ``[]``, so what is cleared is assigned instead.
-    """
-    cleared = {k for k, v in update.items() if v is None or (isinstance(v, list | tuple) and not v)}
-    target.update({k: v for k, v in update.items() if k not in cleared})
-    for key in cleared:
-        target[key] = update[key]
-
-
-class _LiveFigure:
-    """A ``go.FigureWidget`` that shows figure after figure in place, one batch per redraw.
-
-    Trace ``i`` of each figure (a ``go.Figure`` or a plain figure dict) is written into the
-    widget's trace ``i``; more are added when needed, the rest are hidden and emptied. Only
-    what changed since the last figure is sent, and what that one set and this one does not is
-    cleared, so the widget shows exactly the new figure.
-    """
-
-    def __init__(self, css_class: str) -> None:
-        self.widget = go.FigureWidget()
-        self.widget.add_class(css_class)
-        self._traces: list[dict[str, Any]] = []  # the properties each trace was sent last
-        self._layout: dict[str, Any] = {}
-        self._templated = False
-
-    def show(self, figure: go.Figure | dict[str, Any]) -> None:
-        if isinstance(figure, go.Figure):
-            data = [trace.to_plotly_json() for trace in figure.data]
-            layout = figure.layout.to_plotly_json()
-        else:
-            data, layout = figure["data"], dict(figure["layout"])
-        template = layout.pop("template", None)
-        widget = self.widget
-        if template is not None and not self._templated:
-            widget.layout.template = template  # once: a template takes long to validate
-            self._templated = True
-        if len(data) > len(widget.data):
-            widget.add_traces(
-                [{"type": t.get("type", "scatter")} for t in data[len(widget.data) :]]
-            )
-            self._traces += [{} for _ in range(len(widget.data) - len(self._traces))]
-        with widget.batch_update():
-            for index, trace in enumerate(widget.data):
-                sent = self._traces[index]
-                if index < len(data):
-                    props = {k: v for k, v in data[index].items() if k not in ("type", "uid")}
-                    props.setdefault("visible", True)
-                    _apply(trace, _changes(props, sent))
-                    self._traces[index] = props
-                elif sent.get("visible") is not False:
-                    trace.update(_HIDDEN)
-                    hidden = {**sent, **_HIDDEN}
-                    self._traces[index] = {k: v for k, v in hidden.items() if v is not None}
-            _apply(widget.layout, _changes(layout, self._layout))
-            self._layout = layout
 
 
 # --------------------------------------------------------------------------- the explorer
@@ -295,12 +188,25 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
     the two ``go.FigureWidget`` s, built once, take the new figures in place, in one
     ``batch_update`` each.
 
+    The timeline acts back: a click on a point lists that activity's fields under it
+    (:meth:`show_activity`); a drag across it (a zoom, or a box selection) sets the date
+    range to the days dragged over (:meth:`select_range`). Under the charts, two tabs: the
+    newest ``max_table_rows`` activities in a table that sorts and filters, and speed to lead
+    and stage durations of the picked leads (drawn when that tab is opened).
+
     Attributes:
         lead_picker, event_picker, date_picker: The pickers.
         store: The ActivityStore the explorer reads, or None (it holds a frame).
         figures: ``{"timeline": FigureWidget, "score": FigureWidget}``.
         frames: ``{"activities": what is shown, "timeline": timeline_points(...),
-            "score": score_points(...), "table": the table's frame}``.
+            "score": score_points(...), "table": the table's frame}``, and ``"fields"``
+            (:func:`~lsq_analysis.widgets.activity_view.activity_fields`) while a clicked
+            activity is listed.
+        table: The activity table (a :class:`~lsq_analysis.widgets.activity_view.FrameTable`).
+        fields: The panel listing the clicked activity's fields.
+        clicked: The ``activity_id`` listed there, or None.
+        sales: The speed-to-lead and stages tab (:class:`~lsq_analysis.widgets.sales_tab.SalesTab`).
+        tabs: The two tabs (``tabs.selected_index`` 1 shows ``sales``).
         last_redraw_seconds: How long the last redraw took.
 
     Example:
@@ -345,15 +251,27 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
         self.date_picker = DateRangePicker(source)
         self.frames: dict[str, pl.DataFrame] = {}
         self.last_redraw_seconds = 0.0
+        self.clicked: str | None = None
+        self._redrawing = threading.RLock()
         self.status = W.HTML()
-        self.table = W.HTML()
+        self.table = FrameTable(empty="No activities match the pickers.")
+        self.fields = W.HTML(_FIELDS_HINT)
+        self.sales = SalesTab(tz=tz)
+        self.tabs = W.Tab(children=[self.table, self.sales])
+        self.tabs.titles = ("Activities", "Speed & stages")
         self.status.add_class("lsq-explorer-status")
         self.table.add_class("lsq-table")
+        self.fields.add_class("lsq-activity-fields")
+        self.tabs.add_class("lsq-explorer-tabs")
         self._live = {
-            "timeline": _LiveFigure("lsq-timeline"),
-            "score": _LiveFigure("lsq-score-chart"),
+            "timeline": LiveFigure("lsq-timeline"),
+            "score": LiveFigure("lsq-score-chart"),
         }
+        self._live["timeline"].trace_hooks.append(self._wire_trace)
         self.figures: dict[str, go.FigureWidget] = {k: v.widget for k, v in self._live.items()}
+        # a drag (zoom or pan) in the page reaches the kernel as plotly's relayout message;
+        # only the page sends it (the kernel's own layout changes are not echoed back)
+        self.figures["timeline"].observe(self._on_relayout, "_js2py_relayout")
         self._use_frame(source)
         self.refresh()
         left = W.VBox(
@@ -366,17 +284,16 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
             layout=W.Layout(width="36%", min_width="300px"),
         )
         right = W.VBox(
-            [self.figures["timeline"], self.figures["score"]], layout=W.Layout(width="64%")
+            [self.figures["timeline"], self.fields, self.figures["score"]],
+            layout=W.Layout(width="64%"),
         )
-        super().__init__(
-            children=[self.date_picker, W.HBox([left, right]), self.status, self.table]
-        )
+        super().__init__(children=[self.date_picker, W.HBox([left, right]), self.status, self.tabs])
         self.add_class("lsq-explorer")
-        self._redrawing = threading.RLock()
         self.lead_picker.observe(self._on_pick, "value")
         self.lead_picker.observe(self._on_frame, "frame_version")
         self.event_picker.observe(self._on_pick, "value")
         self.date_picker.observe(self._on_pick, "value")
+        self.tabs.observe(self._on_tab, "selected_index")
 
     def _use_frame(self, source: Frame) -> None:
         """Partition the frame (or read the store's leads as picked); fix each event type's
@@ -402,6 +319,132 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
     def _on_pick(self, change: dict[str, Any]) -> None:
         with self._redrawing:
             self.refresh()
+
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        if change["new"] == 1:
+            with self._redrawing:
+                self.sales.draw()
+
+    # ------------------------------------------------------------ the timeline acting back
+
+    def _wire_trace(self, trace: Any) -> None:
+        trace.on_click(self._on_click)
+        trace.on_selection(self._on_selection)
+
+    def _on_click(self, trace: Any, points: Any, state: Any) -> None:
+        """plotly's click callback: every trace is called, the clicked one with the point."""
+        if not points.point_inds or trace.customdata is None:
+            return
+        row = trace.customdata[points.point_inds[0]]
+        meta = self.figures["timeline"].layout.meta
+        if isinstance(meta, dict) and meta.get("aggregated"):
+            count = int(row[0])
+            many = f"{count:,} activit{'y' if count == 1 else 'ies'}"
+            self.fields.value = (
+                f"<small>This marker stands for {many} of one lead and event "
+                f"type in one {html.escape(str(meta.get('bucket', 'period')))}: pick fewer "
+                "leads or days (drag across the timeline) to see each.</small>"
+            )
+            return
+        with self._redrawing:
+            self.show_activity(str(row[1]))
+
+    def show_activity(self, activity_id: str) -> pl.DataFrame:
+        """List an activity's fields under the timeline, as a click on its point does.
+
+        Args:
+            activity_id: The activity's id (one of those shown).
+
+        Returns:
+            Its fields (:func:`~lsq_analysis.widgets.activity_view.activity_fields`), also kept
+            in ``frames["fields"]``; no rows if no activity shown has that id.
+
+        Example:
+            >>> import lsq_analysis as lsq
+            >>> explorer = lsq.explore(lsq.load_sample())
+            >>> first = explorer.frames["activities"]["activity_id"][0]
+            >>> fields = dict(explorer.show_activity(first).iter_rows())
+            >>> fields["activity_id"] == first
+            True
+        """
+        shown = self.frames.get("activities", pl.DataFrame(schema={"activity_id": pl.Utf8}))
+        fields = activity_fields(shown, activity_id, tz=self.tz)
+        if fields.is_empty():
+            self.clicked = None
+            self.frames.pop("fields", None)
+            self.fields.value = _FIELDS_HINT
+            return fields
+        self.clicked = activity_id
+        self.frames["fields"] = fields
+        value = dict(fields.iter_rows())
+        lead = value.get("lead_id", "")
+        name = _lead_names(self.lead_picker.index, [lead]).get(lead, lead)
+        title = " · ".join(
+            part for part in (value.get("event_name"), value.get("created_on"), name) if part
+        )
+        self.fields.value = fields_html(fields, title=title)
+        return fields
+
+    def _on_relayout(self, change: dict[str, Any]) -> None:
+        message = change["new"]
+        data = message.get("relayout_data") if isinstance(message, dict) else None
+        if not isinstance(data, dict):
+            return
+        x_range = data.get("xaxis.range")
+        if x_range is None:
+            x_range = [data.get("xaxis.range[0]"), data.get("xaxis.range[1]")]
+        if not isinstance(x_range, list | tuple) or len(x_range) != 2 or None in x_range:
+            return  # not a change of the time axis (a zoom of the rows, an autorange, ...)
+        self._select_dragged(x_range)
+
+    def _on_selection(self, trace: Any, points: Any, selector: Any) -> None:
+        x_range = getattr(selector, "xrange", None)  # a box selection (not a lasso)
+        if x_range is not None and len(x_range) == 2:
+            self._select_dragged(x_range)
+
+    def _select_dragged(self, x_range: Sequence[object]) -> None:
+        try:
+            self.select_range(x_range)
+        except ValueError:  # not times (an axis of another type): the dates stay
+            return
+
+    def select_range(self, x_range: Sequence[object]) -> tuple[dt.date, dt.date]:
+        """Set the date range to the days of a stretch of the timeline, as a drag across it does.
+
+        The timeline is then drawn for those days, its axis fitted to them again.
+
+        Args:
+            x_range: The two ends, as the timeline's x axis gives them (see
+                :func:`~lsq_analysis.widgets.activity_view.drag_dates`): wall-clock times in
+                the explorer's ``tz``.
+
+        Returns:
+            The ``(first, last)`` days now picked.
+
+        Raises:
+            ValueError: If ``x_range`` is not two times.
+
+        Example:
+            >>> import lsq_analysis as lsq
+            >>> explorer = lsq.explore(lsq.load_sample())
+            >>> explorer.select_range(("2025-03-02 10:00", "2025-03-04 18:00"))
+            (datetime.date(2025, 3, 2), datetime.date(2025, 3, 4))
+            >>> explorer.date_picker.value == _
+            True
+        """
+        days = drag_dates(x_range, self.tz)
+        with self._redrawing:
+            self.date_picker.value = days  # redraws (if the days changed)
+            widget = self.figures["timeline"]
+            with widget.batch_update():  # fit the axis to what is now drawn
+                widget.layout.xaxis.range = None
+                widget.layout.xaxis.autorange = True
+                widget.layout.selections = None
+                for trace in widget.data:
+                    trace.selectedpoints = None
+        return days
+
+    # ------------------------------------------------------------ drawing
 
     def refresh(self) -> None:
         """Redraw the charts and the table for the current picks.
@@ -444,12 +487,18 @@ class Explorer(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
             )
             self._live["score"].show(score_chart(activities, tz=self.tz, lead_names=names))
         self.frames = {"activities": activities, "timeline": points, "score": scores}
+        if self.clicked is not None:  # still listed while it is shown
+            self.show_activity(self.clicked)
+        self.sales.set_activities(picked, names=names, draw=self.tabs.selected_index == 1)
         self._show(activities, time.perf_counter() - started)
 
     def _show(self, activities: pl.DataFrame, seconds: float) -> None:
         table = activity_table(activities, max_rows=self.max_table_rows)
         self.frames["table"] = table
-        self.table.value = _table_html(table, total=activities.height)
+        total = activities.height
+        shown = table.height
+        note = f"{total:,} activities" + (f" (newest {shown:,} shown)" if shown < total else "")
+        self.table.show(table, note=None if table.is_empty() else note, tz=self.tz)
         self.last_redraw_seconds = seconds
         leads = len(as_list(self.lead_picker.value))
         self.status.value = (
