@@ -35,7 +35,13 @@ def test_demo_fetches_the_sample_through_the_client_and_writes_a_report(tmp_path
     _check_self_contained(text)
     assert "Lead summary" in text
     assert text.count("class='lead'") == 25  # a section per lead
-    assert text.count('class="plotly-graph-div"') == 1 + 2 * 25  # overall + timeline + score
+    overview, rest = text.split("<h2>Lead summary</h2>")
+    assert rest.count('class="plotly-graph-div"') == 1 + 2 * 25  # overall + timeline + score
+    # the overview, split by owner and source: the demo read the leads and users too
+    assert "Leads: 25 read with their owners and sources." in text
+    assert "<h3>Speed to lead by owner and by source</h3>" in overview
+    assert overview.count('class="plotly-graph-div"') == 8
+    assert "Not shown" not in overview
     assert "u$rFAKE" not in text and "FAKESECRET" not in text  # the fake's keys never leak
     assert "u$rFAKE" not in printed and "FAKESECRET" not in printed
     assert f"The activities are stored in {str(store)!r}" in printed
@@ -131,5 +137,81 @@ def test_an_event_type_keeps_its_colour_in_every_lead_timeline(tmp_path):
         marker = re.compile(
             r'"legendgroup":"' + re.escape(name) + r'","marker":\{"color":"([^"]+)"'
         )
-        seen = marker.findall(text)
+        overview, lead_sections = text.split("<h2>Lead summary</h2>")
+        seen = marker.findall(lead_sections)
         assert len(seen) == 4 and set(seen) == {colors[name]}, (name, seen)
+        assert set(marker.findall(overview)) == {colors[name]}  # the event mix charts too
+
+
+OVERVIEW = [
+    "Activity over time",
+    "Event mix",
+    "When leads are active",
+    "Speed to lead",
+    "Stage velocity",
+    "Cohorts: reaching Payment Received",
+    "Main funnel and its drop-offs",
+]
+
+
+def test_the_overview_comes_before_the_lead_sections_and_names_leads(tmp_path):
+    import polars as pl
+
+    from lsq_analysis import leads_frame, load_sample_leads, load_sample_users
+
+    df = load_sample()
+    leads = leads_frame(load_sample_leads(), users=load_sample_users())
+    text = write_report(df, tmp_path / "r.html", leads=leads, limit=3).path.read_text("utf-8")
+    _check_self_contained(text)
+    headings = re.findall(r"<h3>([^<]*)</h3>", text)
+    assert [h.split(" by ")[0] for h in headings] == OVERVIEW
+    assert text.index("<h2>Overview</h2>") < text.index("<h2>Lead summary</h2>")
+    # speed to lead per owner and per source: a table row per owner, names from the users
+    owners = sorted(set(leads["owner_name"].drop_nulls()))
+    for owner in owners:
+        assert f"<td>{owner}</td>" in text
+    for source in set(leads["source"].drop_nulls()):
+        assert f"<td>{source}</td>" in text
+    # the default funnel ends at the payment and its drop-offs are listed
+    assert '"1. Lead Capture"' in text and "5. Payment Received" in text
+    assert "<th>dropped</th>" in text
+    # the cohort table leaves a too-young cohort's periods blank, never a false 0%
+    assert "period 0" in text
+    # the score charts' legends name leads by name, not by raw id
+    full = pl.concat_str("first_name", "last_name", separator=" ")
+    names = dict(leads.select("lead_id", full).iter_rows())
+    legend = re.findall(r'"meta":\{"lead_id":"[^"]+"\},"mode":"[^"]+","name":"([^"]+)"', text)
+    assert legend and all(n in names.values() for n in legend), legend[:5]
+    assert not any(lead in legend for lead in names)
+
+
+def test_an_overview_part_the_data_cannot_answer_says_why(tmp_path):
+    import polars as pl
+
+    df = load_sample().filter(~pl.col("event_name").is_in(["Lead Capture", "StageChange"]))
+    text = write_report(df, tmp_path / "r.html", limit=1).path.read_text("utf-8")
+    assert "Not shown: no lead has a Lead Capture activity to count from" in text
+    assert "Not shown: no stage changes (event 3002) in the data" in text
+    assert "<h2>Lead summary</h2>" in text  # the rest of the report is there
+
+
+def test_default_funnel_steps_run_from_the_first_event_to_the_sale():
+    import polars as pl
+
+    from lsq_analysis import funnel
+    from lsq_analysis.report import default_funnel_steps
+
+    df = load_sample()
+    steps = default_funnel_steps(df)
+    assert steps[0] == "Lead Capture" and steps[-1] == "Payment Received"
+    assert "Email Unsubscribed" not in steps and "LeadAssigned" not in steps
+    reached = funnel(df, steps)["n_leads"].to_list()
+    assert reached == sorted(reached, reverse=True) and reached[-1] > 0
+    assert default_funnel_steps(df.filter(pl.col("event_name") == "Email Opened")) == []
+
+
+def test_the_report_funnel_can_be_chosen(tmp_path):
+    steps = ["Lead Capture", "Phone Call"]
+    text = write_report(load_sample(), tmp_path / "r.html", funnel_steps=steps, limit=1)
+    html = text.path.read_text("utf-8")
+    assert "2. Phone Call" in html and "5. Payment Received" not in html
