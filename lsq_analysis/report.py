@@ -113,23 +113,11 @@ def _names(df: pl.DataFrame) -> dict[str, str]:
 
 
 def _summary_table(summary: pl.DataFrame, names: dict[str, str]) -> str:
-    columns = [c for c in summary.columns if c != "last_event_code"]
-    head = "<th>lead</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = []
-    for row in summary.iter_rows(named=True):
-        cells = [f"<td>{html.escape(names.get(row['lead_id'], ''))}</td>"]
-        for column in columns:
-            value = row[column]
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            css = " class='num'" if number else ""
-            cells.append(f"<td{css}>{html.escape(_fmt(value))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        "<div style='overflow-x:auto'><table class='summary'><thead><tr>"
-        + head
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div>"
+    import polars as pl
+
+    lead = summary["lead_id"].replace_strict(names, default="", return_dtype=pl.Utf8)
+    return _table(
+        summary.drop("last_event_code", strict=False).insert_column(0, lead.alias("lead"))
     )
 
 
@@ -203,7 +191,7 @@ def _table(frame: pl.DataFrame, *, percent: Sequence[str] = ()) -> str:
         for column, value in row.items():
             if column in percent and isinstance(value, float):
                 cells.append(f"<td class='num'>{value:.0%}</td>")
-            elif value is None:
+            elif column in percent and value is None:  # a share not known yet, never 0%
                 cells.append("<td class='blank'></td>")
             else:
                 number = isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -28,6 +28,7 @@ __all__ = [
     "EXIT_LEADS_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "add_account_arguments",
     "add_lead_arguments",
     "fallback_path",
     "leads_from_args",
@@ -218,6 +219,24 @@ def wrap_help(text: str) -> str:
 
 def print_error(message: str) -> None:
     print(f"lsq-analysis: error: {message}", file=sys.stderr)
+
+
+def add_account_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--host``, ``--rate-limit`` and ``--no-progress``: what a command that calls the account
+    takes (keys come from the environment only).
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_account_arguments(parser)
+        >>> parser.parse_args(["--rate-limit", "5/5"]).rate_limit
+        (5, 5.0)
+    """
+    parser.add_argument("--host", help="LeadSquared API host; default: LSQ_HOST")
+    parser.add_argument(
+        "--rate-limit", metavar="N/S", type=parse_rate_limit, default=(25, 5.0),
+        help="your plan's API limit, calls per seconds (default 25/5)",
+    )  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def add_lead_arguments(parser: argparse.ArgumentParser, *, modified_since: bool = False) -> None:

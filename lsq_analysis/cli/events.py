@@ -17,8 +17,8 @@ from .common import (
     EXIT_LEADS_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    add_account_arguments,
     out_problem,
-    parse_rate_limit,
     print_error,
     wrap_help,
     write_frame,
@@ -66,12 +66,7 @@ def add_fetch_events_parser(
     parser.add_argument("--until", metavar="WHEN", help="window end (exclusive); default now")
     parser.add_argument("--store", metavar="DIR", help="merge the activities into this store")
     parser.add_argument("--out", metavar="FILE", help="also write them to a .parquet or .csv")
-    parser.add_argument("--host", help="LeadSquared API host; default: LSQ_HOST")
-    parser.add_argument(
-        "--rate-limit", metavar="N/S", type=parse_rate_limit, default=(25, 5.0),
-        help="your plan's API limit, calls per seconds (default 25/5)",
-    )  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_account_arguments(parser)
     parser.set_defaults(handler=fetch_events_command)
 
 

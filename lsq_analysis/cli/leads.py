@@ -18,8 +18,8 @@ from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    add_account_arguments,
     out_problem,
-    parse_rate_limit,
     print_error,
     write_frame,
 )
@@ -66,12 +66,7 @@ def add_leads_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "stage, owner_id...); may be repeated",
     )
     parser.add_argument("--store", metavar="DIR", help="keep the leads in this store folder")
-    parser.add_argument("--host", help="LeadSquared API host; default: LSQ_HOST")
-    parser.add_argument(
-        "--rate-limit", metavar="N/S", type=parse_rate_limit, default=(25, 5.0),
-        help="your plan's API limit, calls per seconds (default 25/5)",
-    )  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_account_arguments(parser)
     parser.set_defaults(handler=leads_command)
 
 
