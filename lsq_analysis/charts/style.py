@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "event_colors",
     "hover_fields",
     "iso_time",
+    "message_spec",
     "note_annotation",
     "rank_colors",
     "segment_colors",
@@ -324,6 +326,36 @@ def note_annotation(text: str) -> dict[str, Any]:
         "showarrow": False,
         "font": {"size": 11, "color": "#666"},
         "name": "note",
+    }
+
+
+def message_spec(title: str, text: str) -> dict[str, Any]:
+    """A figure (plain dict) without traces or axes that says ``text``: a chart that could not
+    be drawn for the data, such as an analysis that raised ``ValueError``.
+
+    Example:
+        >>> message_spec("Stage velocity", "No stage changes")["layout"]["annotations"][0]["text"]
+        'No stage changes'
+    """
+    return {
+        "data": [],
+        "layout": {
+            "title": {"text": title},
+            "template": TEMPLATE,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "annotations": [
+                {
+                    "text": html.escape(text),
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                    "showarrow": False,
+                    "name": "empty",
+                }
+            ],
+        },
     }
 
 

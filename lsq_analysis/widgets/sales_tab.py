@@ -30,7 +30,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 import polars as pl
 
-from ..charts.style import TEMPLATE
+from ..charts.style import message_spec
 from .activity_view import FrameTable
 
 __all__ = ["SalesTab"]
@@ -40,30 +40,6 @@ _TABLES = {
     "stage_durations": "No stage changes (code 3002) among the picked leads' activities.",
 }
 _CHARTS = {"speed_to_lead": "Speed to lead", "stage_velocity": "Stage velocity"}
-
-
-def _message_figure(title: str, text: str) -> dict[str, Any]:
-    """A figure without traces that says ``text`` (a chart that could not be drawn)."""
-    return {
-        "data": [],
-        "layout": {
-            "title": {"text": title},
-            "template": TEMPLATE,
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False},
-            "annotations": [
-                {
-                    "text": html.escape(text),
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 0.5,
-                    "y": 0.5,
-                    "showarrow": False,
-                    "name": "empty",
-                }
-            ],
-        },
-    }
 
 
 class SalesTab(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox is Any
@@ -205,7 +181,7 @@ class SalesTab(W.VBox):  # type: ignore[misc]  # ipywidgets ships no types: VBox
                 figure: go.Figure | dict[str, Any] = chart(df)
             except ValueError as error:
                 problems.append(f"{_CHARTS[name]}: {error}")
-                figure = _message_figure(_CHARTS[name], str(error))
+                figure = message_spec(_CHARTS[name], str(error))
             self._put(name, figure)
         self.stale = False
         leads = df["lead_id"].n_unique() if "lead_id" in df.columns else 0
