@@ -165,6 +165,38 @@ CASES: list[tuple[str, str, Call]] = [
     ("event_view", "no rows", lambda f: lsq.event_view(f, 999)),
     ("fields_long", "default", lambda f: lsq.fields_long(f)),
     ("change_log", "default", lambda f: lsq.change_log(f)),
+    ("first_touch", "default", lambda f: lsq.first_touch(f)),
+    (
+        "speed_to_lead",
+        "office hours by a lead attribute",
+        lambda f: lsq.speed_to_lead(
+            sourced(f),
+            by="lead.source",
+            business_hours=("09:00", "18:00", "Mon-Sat", "Asia/Kolkata"),
+        ),
+    ),
+    ("stage_durations", "as of", lambda f: lsq.stage_durations(f, as_of="2025-05-01")),
+    ("stage_velocity", "by a column", lambda f: lsq.stage_velocity(f, by="type")),
+    ("stuck_leads", "14d", lambda f: lsq.stuck_leads(f, stuck_after="14d")),
+    (
+        "cohorts",
+        "weekly by a lead attribute",
+        lambda f: lsq.cohorts(
+            sourced(f), event="Payment Received", start_event=23, every="1w", by="lead.source"
+        ),
+    ),
+    ("paths", "from the capture", lambda f: lsq.paths(f, start="Lead Capture", steps=3, top=4)),
+    ("owner_activity", "weekly", lambda f: lsq.owner_activity(f, every="1w")),
+    (
+        "funnel_leads",
+        "dropped within",
+        lambda f: lsq.funnel_leads(f, [23, 0, 205], step=3, within="60d"),
+    ),
+    (
+        "funnel_leads",
+        "reached",
+        lambda f: lsq.funnel_leads(f, [23, "Demo Scheduled"], step=2, dropped=False),
+    ),
 ]
 
 # functions of these layers taking the frame first that are no analysis or view of it

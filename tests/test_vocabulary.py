@@ -131,12 +131,16 @@ _EXTRA_ARGS: dict[str, tuple[object, ...]] = {
     "funnel": (["Lead Capture", "Email Opened"],),
     "funnel_chart": (["Lead Capture", "Email Opened"],),
     "time_to_event": ("Lead Capture", "Email Opened"),
+    "time_to_event_chart": ("Lead Capture", "Email Opened"),
+    "funnel_leads": (["Lead Capture", "Email Opened"],),
 }
 # lead_summary measures days_since_last from the whole frame's latest time unless told
 _EXTRA_KWARGS: dict[str, dict[str, object]] = {
-    "lead_summary": {"now": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}
+    "lead_summary": {"now": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)},
+    "funnel_leads": {"step": 2},
 }
-_NOT_FRAME_FUNCTIONS = {"explore"}  # widgets: covered by the explorer tests below
+# widgets: covered by the explorer tests below; fetch_events's start/end are the API window
+_NOT_FRAME_FUNCTIONS = {"explore", "fetch_events"}
 
 
 @pytest.mark.parametrize(
@@ -147,11 +151,12 @@ def test_every_function_taking_events_gives_the_same_result_for_names_and_codes(
     names = ["Email Opened", "WhatsApp Message", "Audit log", "Lead Capture"]
     codes = vocab.resolve_events(names, sample)
     args = _EXTRA_ARGS.get(name, ())
-    by_name = function(sample, *args, events=names)
-    by_code = function(sample, *args, events=codes)
+    kwargs = _EXTRA_KWARGS.get(name, {})
+    by_name = function(sample, *args, events=names, **kwargs)
+    by_code = function(sample, *args, events=codes, **kwargs)
     assert _same(by_name, by_code), name
     with pytest.raises(ValueError, match="Email Opened"):  # a wrong name lists the names
-        function(sample, *args, events=["Emial Opened"])
+        function(sample, *args, events=["Emial Opened"], **kwargs)
 
 
 @pytest.mark.parametrize(
